@@ -1,0 +1,236 @@
+"""The catalog: which documents are stored, their chunks, and the BM25 index (SQLite FTS5).
+
+It is the record manager of ingest (file hash -> chunk ids) and the lexical index in one SQLite
+file, so a document's chunks and its BM25 entries change in one transaction and never drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.types import Passage
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    key TEXT PRIMARY KEY,            -- the file's path (relative to the project when inside it)
+    content_hash TEXT NOT NULL,
+    title TEXT NOT NULL,
+    type TEXT,
+    year INTEGER,
+    metadata TEXT NOT NULL,          -- JSON: authors, venue, doi, ...
+    chunk_count INTEGER NOT NULL,
+    ingested_at TEXT NOT NULL DEFAULT (datetime('now'))
+);
+CREATE INDEX IF NOT EXISTS documents_hash ON documents(content_hash);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT UNIQUE NOT NULL,
+    source TEXT NOT NULL REFERENCES documents(key) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    section TEXT NOT NULL,
+    page INTEGER
+);
+CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(title, section, text, tokenize = 'porter unicode61');
+"""
+
+STOPWORDS = frozenset(
+    ["a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our", "should", "so", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "us", "was", "we", "were", "what", "when", "where", "which", "who", "whom", "why", "will", "with", "would", "you", "your", "about", "also", "any", "all", "some", "more", "most", "other", "such", "no", "not", "only", "own", "same", "very", "just"]
+)
+
+
+@dataclass
+class DocumentRecord:
+    key: str
+    content_hash: str
+    title: str
+    type: str | None
+    year: int | None
+    metadata: dict[str, Any]
+    chunk_count: int
+
+    @property
+    def name(self) -> str:
+        return Path(self.key).name
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Limit retrieval to chosen documents, types or years (empty means no limit)."""
+
+    sources: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.sources or self.types or self.years)
+
+    def chroma_where(self) -> dict | None:
+        clauses = [
+            {field: {"$in": list(values)}}
+            for field, values in (("source", self.sources), ("type", self.types), ("year", self.years))
+            if values
+        ]
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def fts_query(text: str) -> str:
+    """A question as an FTS5 OR-query of its content words (quoted: no FTS syntax gets through)."""
+    words = [w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS and len(w) > 1]
+    return " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
+
+
+class Catalog:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self.transaction() as db:
+            db.executescript(SCHEMA)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        # One connection per thread: Gradio serves requests from a thread pool.
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self.db
+        with db:  # commits, or rolls back on any exception
+            yield db
+
+    # --- documents -------------------------------------------------------------------------
+    def document(self, key: str) -> DocumentRecord | None:
+        row = self.db.execute("SELECT * FROM documents WHERE key = ?", (key,)).fetchone()
+        return _record(row) if row else None
+
+    def document_with_hash(self, content_hash: str) -> DocumentRecord | None:
+        row = self.db.execute("SELECT * FROM documents WHERE content_hash = ?", (content_hash,)).fetchone()
+        return _record(row) if row else None
+
+    def documents(self) -> list[DocumentRecord]:
+        return [_record(r) for r in self.db.execute("SELECT * FROM documents ORDER BY title")]
+
+    def chunk_ids(self, key: str | None = None) -> set[str]:
+        if key is None:
+            return {r[0] for r in self.db.execute("SELECT id FROM chunks")}
+        return {r[0] for r in self.db.execute("SELECT id FROM chunks WHERE source = ?", (key,))}
+
+    def replace_document(self, record: DocumentRecord, passages: list[Passage]) -> set[str]:
+        """Store a document's chunks in place of its old ones; returns the old chunk ids."""
+        with self.transaction() as db:
+            old = self._delete(db, record.key)
+            db.execute(
+                "INSERT INTO documents (key, content_hash, title, type, year, metadata, chunk_count)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (record.key, record.content_hash, record.title, record.type, record.year,
+                 json.dumps(record.metadata, ensure_ascii=False, default=str), len(passages)),
+            )
+            for p in passages:
+                cursor = db.execute(
+                    "INSERT INTO chunks (id, source, ordinal, text, section, page) VALUES (?, ?, ?, ?, ?, ?)",
+                    (p.id, record.key, p.metadata.get("ordinal", 0), p.text, p.section, p.page),
+                )
+                db.execute(
+                    "INSERT INTO chunks_fts (rowid, title, section, text) VALUES (?, ?, ?, ?)",
+                    (cursor.lastrowid, record.title, p.section, p.text),
+                )
+        return old
+
+    def remove_document(self, key: str) -> set[str]:
+        with self.transaction() as db:
+            return self._delete(db, key)
+
+    @staticmethod
+    def _delete(db: sqlite3.Connection, key: str) -> set[str]:
+        rows = db.execute("SELECT rowid, id FROM chunks WHERE source = ?", (key,)).fetchall()
+        db.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(r[0],) for r in rows])
+        db.execute("DELETE FROM chunks WHERE source = ?", (key,))
+        db.execute("DELETE FROM documents WHERE key = ?", (key,))
+        return {r[1] for r in rows}
+
+    # --- passages --------------------------------------------------------------------------
+    def passages(self, ids: Iterable[str]) -> dict[str, Passage]:
+        ids = list(ids)
+        found: dict[str, Passage] = {}
+        for start in range(0, len(ids), 500):
+            batch = ids[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            rows = self.db.execute(
+                "SELECT c.id, c.text, c.section, c.page, c.ordinal, c.source, d.title, d.type, d.year,"
+                f" d.metadata FROM chunks c JOIN documents d ON d.key = c.source WHERE c.id IN ({marks})",
+                batch,
+            )
+            for row in rows:
+                found[row["id"]] = _passage(row)
+        return found
+
+    def neighbours(self, passage: Passage) -> list[Passage]:
+        rows = self.db.execute(
+            "SELECT c.id, c.text, c.section, c.page, c.ordinal, c.source, d.title, d.type, d.year,"
+            " d.metadata FROM chunks c JOIN documents d ON d.key = c.source"
+            " WHERE c.source = ? ORDER BY c.ordinal",
+            (passage.source,),
+        )
+        return [_passage(r) for r in rows]
+
+    def bm25(self, question: str, n: int, filters: Filters = Filters(),
+             weights: tuple[float, float, float] = (2.0, 1.0, 1.0)) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) best first; FTS5's bm25() is negative, so we flip its sign."""
+        query = fts_query(question)
+        if not query or n <= 0:
+            return []
+        sql = (
+            "SELECT c.id, -bm25(chunks_fts, ?, ?, ?) AS score FROM chunks_fts"
+            " JOIN chunks c ON c.rowid = chunks_fts.rowid"
+        )
+        args: list[Any] = [*weights]
+        where = ["chunks_fts MATCH ?"]
+        args.append(query)
+        if filters:
+            sql += " JOIN documents d ON d.key = c.source"
+            for column, values in (("d.key", filters.sources), ("d.type", filters.types), ("d.year", filters.years)):
+                if values:
+                    where.append(f"{column} IN ({','.join('?' * len(values))})")
+                    args.extend(values)
+        sql += " WHERE " + " AND ".join(where) + " ORDER BY score DESC LIMIT ?"
+        args.append(n)
+        return [(r[0], float(r[1])) for r in self.db.execute(sql, args)]
+
+    def chunk_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+
+
+def _record(row: sqlite3.Row) -> DocumentRecord:
+    return DocumentRecord(
+        key=row["key"], content_hash=row["content_hash"], title=row["title"], type=row["type"],
+        year=row["year"], metadata=json.loads(row["metadata"]), chunk_count=row["chunk_count"],
+    )
+
+
+def _passage(row: sqlite3.Row) -> Passage:
+    metadata = json.loads(row["metadata"])
+    metadata.update(type=row["type"], year=row["year"], ordinal=row["ordinal"])
+    return Passage(
+        id=row["id"], text=row["text"], source=row["source"], title=row["title"],
+        section=row["section"], page=row["page"], metadata=metadata,
+    )

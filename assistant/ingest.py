@@ -1,0 +1,163 @@
+"""load -> chunk -> embed -> store, incrementally, with a progress bar and a report.
+
+Own record-keeping rather than LangChain's indexing API: we key on the whole file's hash, so an
+unchanged file is not even parsed, a duplicate file under a second name is stored once (the
+indexing API hashes content with metadata, the file name included), and a file's chunks change
+in one SQLite transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from assistant.catalog import Catalog, DocumentRecord
+from assistant.chunking import chunk_document, embedding_text, token_counter
+from assistant.loading import SUPPORTED_SUFFIXES, LoadError, content_hash, load_file, load_manifest
+from assistant.settings import PROJECT_ROOT, Settings
+from assistant.store import Embedder, VectorStore
+from assistant.types import FileResult, IngestReport, Passage
+
+log = logging.getLogger(__name__)
+
+
+def document_key(path: Path) -> str:
+    """A stable name for a file: relative to the project when inside it, else absolute."""
+    path = path.resolve()
+    try:
+        return str(path.relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def find_files(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
+    files: list[Path] = []
+    skipped: list[FileResult] = []
+    for path in paths:
+        if path.is_dir():
+            for item in sorted(path.rglob("*")):
+                if item.is_file() and not item.name.startswith(".") and item.name != "library.yaml":
+                    if item.suffix.lower() in SUPPORTED_SUFFIXES:
+                        files.append(item)
+                    else:
+                        skipped.append(FileResult(str(item), "skipped", reason=f"unsupported type '{item.suffix}'"))
+        elif path.is_file():
+            files.append(path)
+        else:
+            skipped.append(FileResult(str(path), "skipped", reason="no such file or folder"))
+    return files, skipped
+
+
+@dataclass
+class Library:
+    """The stored library: catalog (documents, chunks, BM25) plus vectors in Chroma."""
+
+    settings: Settings
+    catalog: Catalog
+    vectors: VectorStore
+    embedder: Embedder
+
+    @classmethod
+    def open(cls, settings: Settings, embedder: Embedder | None = None) -> Library:
+        return cls(
+            settings=settings,
+            catalog=Catalog(settings.catalog_path),
+            vectors=VectorStore(settings),
+            embedder=embedder or Embedder(settings.model_path, settings.embedding_batch_size),
+        )
+
+    def remove(self, key: str) -> bool:
+        old = self.catalog.remove_document(key)
+        self.vectors.delete(sorted(old))
+        return bool(old)
+
+    def reconcile(self) -> int:
+        """Drop vectors the catalog does not know (left by a run killed between the two writes)."""
+        orphans = self.vectors.all_ids() - self.catalog.chunk_ids()
+        self.vectors.delete(sorted(orphans))
+        return len(orphans)
+
+    def ingest(self, paths: Iterable[Path], *, prune: bool = False, progress: bool = True) -> IngestReport:
+        started = time.perf_counter()
+        report = IngestReport()
+        files, report.files = find_files(paths)
+        self.reconcile()
+        manifests: dict[Path, dict] = {}
+        count = token_counter(self.settings.model_path)
+        bar = tqdm(files, desc="Ingesting", unit="file", disable=not progress)
+        for path in bar:
+            bar.set_postfix_str(path.name[:40])
+            result = self._ingest_file(path, manifests, count)
+            report.files.append(result)
+            report.chunks_written += result.chunks if result.status in ("added", "updated") else 0
+            if result.status == "skipped":
+                tqdm.write(f"skipped {path}: {result.reason}")
+        if prune:
+            report.files.extend(self.prune())
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def prune(self) -> list[FileResult]:
+        """Remove documents whose file is gone."""
+        removed = []
+        for record in self.catalog.documents():
+            path = Path(record.key) if Path(record.key).is_absolute() else PROJECT_ROOT / record.key
+            if not path.exists():
+                self.remove(record.key)
+                removed.append(FileResult(record.key, "removed", record.chunk_count, "file no longer present"))
+        return removed
+
+    def _ingest_file(self, path: Path, manifests: dict[Path, dict], count) -> FileResult:
+        key = document_key(path)
+        try:
+            digest = content_hash(path.read_bytes()) if path.stat().st_size <= self.settings.max_file_mb * 2**20 else ""
+        except OSError as exc:
+            return FileResult(key, "skipped", reason=f"cannot read ({exc.strerror or exc})")
+        existing = self.catalog.document(key)
+        if existing and existing.content_hash == digest:
+            return FileResult(key, "unchanged", existing.chunk_count)
+        twin = self.catalog.document_with_hash(digest) if digest else None
+        if twin and twin.key != key:
+            return FileResult(key, "duplicate", reason=f"same content as {twin.key}, stored once")
+        try:
+            if path.parent not in manifests:
+                manifests[path.parent] = load_manifest(path.parent / "library.yaml")
+            document = load_file(path, manifests[path.parent].get(path.name), max_mb=self.settings.max_file_mb)
+            passages = chunk_document(document, count, self.settings.chunk_tokens)
+        except LoadError as exc:
+            return FileResult(key, "skipped", reason=str(exc))
+        except Exception as exc:  # a parser bug on one file must not stop the run
+            log.exception("failed to read %s", path)
+            return FileResult(key, "skipped", reason=f"could not be read ({type(exc).__name__}: {exc})")
+        record = DocumentRecord(
+            key=key, content_hash=document.content_hash, title=str(document.metadata["title"]),
+            type=document.metadata.get("type"), year=_year(document.metadata.get("year")),
+            metadata=document.metadata, chunk_count=len(passages),
+        )
+        self._write(record, passages)
+        return FileResult(key, "updated" if existing else "added", len(passages))
+
+    def _write(self, record: DocumentRecord, passages: list[Passage]) -> None:
+        # Order matters for crash safety: vectors first, then the catalog commit, then old vectors
+        # out. A kill in between leaves only vectors the catalog doesn't know: reconcile() drops them.
+        vectors = self.embedder.encode([embedding_text(record.title, p.section, p.text) for p in passages])
+        metadatas = [
+            {k: v for k, v in {"source": record.key, "type": record.type, "year": record.year,
+                               "section": p.section, "page": p.page}.items() if v is not None}
+            for p in passages
+        ]
+        self.vectors.upsert([p.id for p in passages], vectors, [p.text for p in passages], metadatas)
+        old = self.catalog.replace_document(record, passages)
+        self.vectors.delete(sorted(old - {p.id for p in passages}))
+
+
+def _year(value: object) -> int | None:
+    try:
+        return int(str(value)[:4]) if value else None
+    except ValueError:
+        return None

