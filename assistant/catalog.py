@@ -44,7 +44,88 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(title, section, text, t
 """
 
 STOPWORDS = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our", "should", "so", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "us", "was", "we", "were", "what", "when", "where", "which", "who", "whom", "why", "will", "with", "would", "you", "your", "about", "also", "any", "all", "some", "more", "most", "other", "such", "no", "not", "only", "own", "same", "very", "just"]
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "should",
+        "so",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "to",
+        "us",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "about",
+        "also",
+        "any",
+        "all",
+        "some",
+        "more",
+        "most",
+        "other",
+        "such",
+        "no",
+        "not",
+        "only",
+        "own",
+        "same",
+        "very",
+        "just",
+    ]
 )
 
 
@@ -83,6 +164,9 @@ class Filters:
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+NO_FILTERS = Filters()
 
 
 def fts_query(text: str) -> str:
@@ -142,8 +226,15 @@ class Catalog:
             db.execute(
                 "INSERT INTO documents (key, content_hash, title, type, year, metadata, chunk_count)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (record.key, record.content_hash, record.title, record.type, record.year,
-                 json.dumps(record.metadata, ensure_ascii=False, default=str), len(passages)),
+                (
+                    record.key,
+                    record.content_hash,
+                    record.title,
+                    record.type,
+                    record.year,
+                    json.dumps(record.metadata, ensure_ascii=False, default=str),
+                    len(passages),
+                ),
             )
             for p in passages:
                 cursor = db.execute(
@@ -193,8 +284,13 @@ class Catalog:
         )
         return [_passage(r) for r in rows]
 
-    def bm25(self, question: str, n: int, filters: Filters = Filters(),
-             weights: tuple[float, float, float] = (2.0, 1.0, 1.0)) -> list[tuple[str, float]]:
+    def bm25(
+        self,
+        question: str,
+        n: int,
+        filters: Filters = NO_FILTERS,
+        weights: tuple[float, float, float] = (2.0, 1.0, 1.0),
+    ) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) best first; FTS5's bm25() is negative, so we flip its sign."""
         query = fts_query(question)
         if not query or n <= 0:
@@ -208,7 +304,11 @@ class Catalog:
         args.append(query)
         if filters:
             sql += " JOIN documents d ON d.key = c.source"
-            for column, values in (("d.key", filters.sources), ("d.type", filters.types), ("d.year", filters.years)):
+            for column, values in (
+                ("d.key", filters.sources),
+                ("d.type", filters.types),
+                ("d.year", filters.years),
+            ):
                 if values:
                     where.append(f"{column} IN ({','.join('?' * len(values))})")
                     args.extend(values)
@@ -222,8 +322,13 @@ class Catalog:
 
 def _record(row: sqlite3.Row) -> DocumentRecord:
     return DocumentRecord(
-        key=row["key"], content_hash=row["content_hash"], title=row["title"], type=row["type"],
-        year=row["year"], metadata=json.loads(row["metadata"]), chunk_count=row["chunk_count"],
+        key=row["key"],
+        content_hash=row["content_hash"],
+        title=row["title"],
+        type=row["type"],
+        year=row["year"],
+        metadata=json.loads(row["metadata"]),
+        chunk_count=row["chunk_count"],
     )
 
 
@@ -231,6 +336,11 @@ def _passage(row: sqlite3.Row) -> Passage:
     metadata = json.loads(row["metadata"])
     metadata.update(type=row["type"], year=row["year"], ordinal=row["ordinal"])
     return Passage(
-        id=row["id"], text=row["text"], source=row["source"], title=row["title"],
-        section=row["section"], page=row["page"], metadata=metadata,
+        id=row["id"],
+        text=row["text"],
+        source=row["source"],
+        title=row["title"],
+        section=row["section"],
+        page=row["page"],
+        metadata=metadata,
     )

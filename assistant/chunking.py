@@ -53,7 +53,9 @@ def embedding_text(title: str, section: str, text: str) -> str:
     return f"{prefix}\n{text}" if prefix else text
 
 
-def chunk_document(document: LoadedDocument, count_tokens: TokenCounter, max_tokens: int = 200) -> list[Passage]:
+def chunk_document(
+    document: LoadedDocument, count_tokens: TokenCounter, max_tokens: int = 200
+) -> list[Passage]:
     """Pack each section's sentences into passages whose embedding text fits the model window."""
     title = str(document.metadata.get("title", document.source))
     passages: list[Passage] = []

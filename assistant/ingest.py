@@ -45,7 +45,9 @@ def find_files(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
                     if item.suffix.lower() in SUPPORTED_SUFFIXES:
                         files.append(item)
                     else:
-                        skipped.append(FileResult(str(item), "skipped", reason=f"unsupported type '{item.suffix}'"))
+                        skipped.append(
+                            FileResult(str(item), "skipped", reason=f"unsupported type '{item.suffix}'")
+                        )
         elif path.is_file():
             files.append(path)
         else:
@@ -109,13 +111,19 @@ class Library:
             path = Path(record.key) if Path(record.key).is_absolute() else PROJECT_ROOT / record.key
             if not path.exists():
                 self.remove(record.key)
-                removed.append(FileResult(record.key, "removed", record.chunk_count, "file no longer present"))
+                removed.append(
+                    FileResult(record.key, "removed", record.chunk_count, "file no longer present")
+                )
         return removed
 
     def _ingest_file(self, path: Path, manifests: dict[Path, dict], count) -> FileResult:
         key = document_key(path)
         try:
-            digest = content_hash(path.read_bytes()) if path.stat().st_size <= self.settings.max_file_mb * 2**20 else ""
+            digest = (
+                content_hash(path.read_bytes())
+                if path.stat().st_size <= self.settings.max_file_mb * 2**20
+                else ""
+            )
         except OSError as exc:
             return FileResult(key, "skipped", reason=f"cannot read ({exc.strerror or exc})")
         existing = self.catalog.document(key)
@@ -127,7 +135,9 @@ class Library:
         try:
             if path.parent not in manifests:
                 manifests[path.parent] = load_manifest(path.parent / "library.yaml")
-            document = load_file(path, manifests[path.parent].get(path.name), max_mb=self.settings.max_file_mb)
+            document = load_file(
+                path, manifests[path.parent].get(path.name), max_mb=self.settings.max_file_mb
+            )
             passages = chunk_document(document, count, self.settings.chunk_tokens)
         except LoadError as exc:
             return FileResult(key, "skipped", reason=str(exc))
@@ -135,9 +145,13 @@ class Library:
             log.exception("failed to read %s", path)
             return FileResult(key, "skipped", reason=f"could not be read ({type(exc).__name__}: {exc})")
         record = DocumentRecord(
-            key=key, content_hash=document.content_hash, title=str(document.metadata["title"]),
-            type=document.metadata.get("type"), year=_year(document.metadata.get("year")),
-            metadata=document.metadata, chunk_count=len(passages),
+            key=key,
+            content_hash=document.content_hash,
+            title=str(document.metadata["title"]),
+            type=document.metadata.get("type"),
+            year=_year(document.metadata.get("year")),
+            metadata=document.metadata,
+            chunk_count=len(passages),
         )
         self._write(record, passages)
         return FileResult(key, "updated" if existing else "added", len(passages))
@@ -147,8 +161,17 @@ class Library:
         # out. A kill in between leaves only vectors the catalog doesn't know: reconcile() drops them.
         vectors = self.embedder.encode([embedding_text(record.title, p.section, p.text) for p in passages])
         metadatas = [
-            {k: v for k, v in {"source": record.key, "type": record.type, "year": record.year,
-                               "section": p.section, "page": p.page}.items() if v is not None}
+            {
+                k: v
+                for k, v in {
+                    "source": record.key,
+                    "type": record.type,
+                    "year": record.year,
+                    "section": p.section,
+                    "page": p.page,
+                }.items()
+                if v is not None
+            }
             for p in passages
         ]
         self.vectors.upsert([p.id for p in passages], vectors, [p.text for p in passages], metadatas)

@@ -42,7 +42,9 @@ def load_manifest(path: Path) -> dict[str, dict[str, Any]]:
     return {str(e["file"]): {k: v for k, v in e.items() if k != "file"} for e in entries if "file" in e}
 
 
-def load_file(path: Path, manifest_entry: dict[str, Any] | None = None, *, max_mb: float = 50) -> LoadedDocument:
+def load_file(
+    path: Path, manifest_entry: dict[str, Any] | None = None, *, max_mb: float = 50
+) -> LoadedDocument:
     """Read one file into sections; raises LoadError with a human reason for anything unusable."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:

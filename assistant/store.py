@@ -29,7 +29,7 @@ class Embedder(Embeddings):
             raise FileNotFoundError(f"no sentence-transformers model in {model_path}")
         self.model = SentenceTransformer(str(model_path), device="cpu")
         self.batch_size = batch_size
-        self.dimension = self.model.get_sentence_embedding_dimension()
+        self.dimension = self.model.get_embedding_dimension()
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         return self.model.encode(
@@ -101,7 +101,9 @@ class VectorStore:
                 ) from exc
             raise
 
-    def upsert(self, ids: list[str], embeddings: np.ndarray, documents: list[str], metadatas: list[dict]) -> None:
+    def upsert(
+        self, ids: list[str], embeddings: np.ndarray, documents: list[str], metadatas: list[dict]
+    ) -> None:
         batch = 2000  # Chroma caps the size of one write
         for start in range(0, len(ids), batch):
             end = start + batch
@@ -136,7 +138,10 @@ class VectorStore:
         if not ids:
             return {}
         result = self._call("get", ids=ids, include=["embeddings"])
-        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(result["ids"], result["embeddings"], strict=True)}
+        return {
+            i: np.asarray(e, dtype=np.float32)
+            for i, e in zip(result["ids"], result["embeddings"], strict=True)
+        }
 
 
 def _is_connection_error(exc: Exception) -> bool:

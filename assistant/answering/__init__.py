@@ -1,0 +1,1 @@
+"""Answerers turn a question and its retrieved passages into an Answer with verified citations."""

@@ -1,0 +1,94 @@
+"""The default answerer, no LLM: the retrieved sentences that best answer the question, quoted verbatim."""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+
+import numpy as np
+
+from assistant.answering.citations import Sentence, content_words, passage_sentences
+from assistant.store import Embedder
+from assistant.types import Citation, Passage
+
+MIN_WORDS = 5  # shorter "sentences" are headings, bylines or fragments
+
+
+class SentenceVectors:
+    """Sentence embeddings with a small LRU cache: the same passages come back for related questions."""
+
+    def __init__(self, embedder: Embedder, size: int = 20000) -> None:
+        self.embedder = embedder
+        self.cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.size = size
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        if missing:
+            for text, vector in zip(missing, self.embedder.encode(missing), strict=True):
+                self.cache[text] = vector
+        for text in texts:
+            self.cache.move_to_end(text)
+        while len(self.cache) > self.size:
+            self.cache.popitem(last=False)
+        return np.stack([self.cache[t] for t in texts])
+
+
+def select_sentences(
+    question: str,
+    query_vector: np.ndarray,
+    passages: list[Passage],
+    vectors: SentenceVectors,
+    *,
+    max_sentences: int = 4,
+    max_words: int = 120,
+    passages_read: int = 4,
+) -> list[tuple[Sentence, float]]:
+    """Rank the sentences of the top passages by closeness to the question, keep the best few."""
+    candidates = [
+        s for p in passages[:passages_read] for s in passage_sentences(p) if len(s.text.split()) >= MIN_WORDS
+    ]
+    if not candidates:
+        return []
+    similarity = vectors([s.text for s in candidates]) @ query_vector
+    question_words = content_words(question)
+    rank_of = {p.id: rank for rank, p in enumerate(passages)}
+    scored = []
+    for sentence, sim in zip(candidates, similarity, strict=True):
+        overlap = len(question_words & content_words(sentence.text)) / max(1, len(question_words))
+        # Closeness in meaning first; shared words and the passage's rank break near-ties.
+        score = float(sim) + 0.15 * overlap - 0.02 * rank_of[sentence.passage.id]
+        scored.append((sentence, score))
+    scored.sort(key=lambda item: item[1], reverse=True)
+    best = scored[0][1]
+    chosen: list[tuple[Sentence, float]] = []
+    words = 0
+    for sentence, score in scored:
+        if len(chosen) >= max_sentences or score < best - 0.12:
+            break
+        length = len(sentence.text.split())
+        if chosen and words + length > max_words:
+            continue
+        if any(_near_duplicate(sentence.text, c.text) for c, _ in chosen):
+            continue
+        chosen.append((sentence, score))
+        words += length
+    return chosen
+
+
+def compose(chosen: list[tuple[Sentence, float]], passages: list[Passage]) -> tuple[str, list[Citation]]:
+    """Order the sentences to read well (by passage rank, then position) and number the citations."""
+    order = {p.id: rank for rank, p in enumerate(passages)}
+    ordered = sorted(chosen, key=lambda item: (order[item[0].passage.id], item[0].span[0]))
+    numbers: dict[str, int] = {}
+    parts, citations = [], []
+    for sentence, _ in ordered:
+        number = numbers.setdefault(sentence.passage.id, len(numbers) + 1)
+        parts.append(f"{sentence.text} [{number}]")
+        citations.append(Citation(number, sentence.passage, sentence.text, sentence.span))
+    return " ".join(parts), citations
+
+
+def _near_duplicate(a: str, b: str) -> bool:
+    wa, wb = set(re.findall(r"\w+", a.lower())), set(re.findall(r"\w+", b.lower()))
+    return len(wa & wb) / max(1, len(wa | wb)) > 0.7

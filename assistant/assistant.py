@@ -1,0 +1,200 @@
+"""The Assistant: one object behind the CLI, the UI and the evaluation, built from settings.
+
+The pipeline is a LangChain runnable chain, rewrite -> retrieve -> answer, so the extractive and
+the LLM answerers are interchangeable steps and LangChain callbacks see every stage.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+
+from assistant.answering.extractive import SentenceVectors, compose, select_sentences
+from assistant.catalog import NO_FILTERS, Filters
+from assistant.followups import Message, standalone_question
+from assistant.ingest import Library
+from assistant.retrieval import LibrarySearch, RetrievalConfig
+from assistant.settings import Settings
+from assistant.types import Answer, IngestReport, Passage
+
+ABSTAIN_TEXT = (
+    "The library does not cover this question: no passage answers it closely enough. "
+    "The nearest passages are listed below in case they help."
+)
+
+
+@dataclass
+class Turn:
+    """What flows through the chain for one question."""
+
+    question: str
+    history: Sequence[Message] = ()
+    filters: Filters = NO_FILTERS
+    mode: str = "extractive"
+    standalone: str = ""
+    passages: list[Passage] = field(default_factory=list)
+    query_vector: np.ndarray | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _timed(name: str, step: Callable[[Turn], Turn | Answer]) -> Runnable:
+    def run(turn: Turn) -> Turn | Answer:
+        started = time.perf_counter()
+        result = step(turn)
+        turn.timings[name] = round((time.perf_counter() - started) * 1000, 1)
+        return result
+
+    return RunnableLambda(run, name=name)
+
+
+class Assistant:
+    def __init__(self, settings: Settings | None = None, library: Library | None = None) -> None:
+        self.settings = settings or Settings()
+        self.library = library or Library.open(self.settings)
+        self.search = LibrarySearch(self.library)
+        self.sentence_vectors = SentenceVectors(self.library.embedder)
+        self.retrieval = RetrievalConfig(
+            mode=self.settings.retrieval_mode,
+            k=self.settings.top_k,
+            candidates=self.settings.candidates,
+            dense_weight=self.settings.dense_weight,
+            bm25_weight=self.settings.bm25_weight,
+            rrf_k=self.settings.rrf_k,
+            max_per_document=self.settings.max_per_document,
+        )
+        self._llm = None
+        self.chain = (
+            _timed("rewrite", self._rewrite)
+            | _timed("retrieve", self._retrieve)
+            | _timed("answer", self._answer)
+        )
+
+    # --- public API ------------------------------------------------------------------------
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Message] = (),
+        *,
+        filters: Filters = NO_FILTERS,
+        mode: str | None = None,
+        config: RunnableConfig | None = None,
+    ) -> Answer:
+        question = question.strip()
+        if not question:
+            raise ValueError("the question is empty")
+        started = time.perf_counter()
+        turn = Turn(question, tuple(history), filters, mode or self.settings.answer_mode)
+        answer: Answer = self.chain.invoke(turn, config=config)
+        answer.timings = {**turn.timings, "total": round((time.perf_counter() - started) * 1000, 1)}
+        return answer
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Message] = (),
+        *,
+        filters: Filters = NO_FILTERS,
+        mode: str | None = None,
+    ) -> Iterator[str | Answer]:
+        """Text pieces as they are ready, then the final Answer (whose text is authoritative)."""
+        mode = mode or self.settings.answer_mode
+        if mode == "llm":
+            yield from self.llm.stream_answer(self, question, history, filters)
+            return
+        answer = self.ask(question, history, filters=filters, mode=mode)
+        yield from _pieces(answer.text)
+        yield answer
+
+    def ingest(self, paths: Sequence[Path], *, prune: bool = False, progress: bool = True) -> IngestReport:
+        return self.library.ingest(paths, prune=prune, progress=progress)
+
+    @property
+    def llm(self):  # built on first use: the LLM packages are optional
+        if self._llm is None:
+            from assistant.answering.llm import LLMAnswerer
+
+            self._llm = LLMAnswerer.from_settings(self.settings)
+        return self._llm
+
+    # --- chain steps -----------------------------------------------------------------------
+    def _rewrite(self, turn: Turn) -> Turn:
+        if turn.mode == "llm" and turn.history:
+            turn.standalone = self.llm.rewrite(turn.question, turn.history)
+        else:
+            turn.standalone = standalone_question(turn.question, turn.history)
+        return turn
+
+    def _retrieve(self, turn: Turn) -> Turn:
+        turn.passages, turn.query_vector = self.search.search(turn.standalone, self.retrieval, turn.filters)
+        return turn
+
+    def _answer(self, turn: Turn) -> Answer:
+        if self.should_abstain(turn.passages):
+            return self.abstain(turn)
+        if turn.mode == "llm":
+            return self.llm.answer(self, turn)
+        return self.extractive(turn)
+
+    # --- answer pieces shared by the answerers ----------------------------------------------
+    def should_abstain(self, passages: list[Passage]) -> bool:
+        best = max((p.relevance or 0.0 for p in passages), default=0.0)
+        return best < self.settings.min_relevance
+
+    def abstain(self, turn: Turn, note: str | None = None) -> Answer:
+        return Answer(
+            question=turn.question,
+            text=ABSTAIN_TEXT,
+            citations=[],
+            retrieved=turn.passages,
+            abstained=True,
+            standalone_question=turn.standalone,
+            mode=turn.mode,
+            notes=[note] if note else [],
+        )
+
+    def extractive(self, turn: Turn, mode: str = "extractive", notes: list[str] | None = None) -> Answer:
+        assert turn.query_vector is not None
+        chosen = select_sentences(
+            turn.standalone,
+            turn.query_vector,
+            turn.passages,
+            self.sentence_vectors,
+            max_sentences=self.settings.answer_max_sentences,
+            max_words=self.settings.answer_max_words,
+        )
+        if not chosen:
+            return self.abstain(turn, "no sentence in the retrieved passages answers the question")
+        text, citations = compose(chosen, turn.passages)
+        return Answer(
+            question=turn.question,
+            text=text,
+            citations=citations,
+            retrieved=turn.passages,
+            abstained=False,
+            standalone_question=turn.standalone,
+            mode=mode,
+            notes=notes or [],
+        )
+
+    def with_retrieval(self, **changes: object) -> Assistant:
+        """A copy that retrieves differently (for comparisons); shares the model and the store."""
+        other = Assistant.__new__(Assistant)
+        other.__dict__.update(self.__dict__)
+        other.retrieval = replace(self.retrieval, **changes)
+        other.chain = (
+            _timed("rewrite", other._rewrite)
+            | _timed("retrieve", other._retrieve)
+            | _timed("answer", other._answer)
+        )
+        return other
+
+
+def _pieces(text: str, words: int = 4) -> Iterator[str]:
+    tokens = text.split(" ")
+    for start in range(0, len(tokens), words):
+        yield " ".join(tokens[start : start + words]) + (" " if start + words < len(tokens) else "")

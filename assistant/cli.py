@@ -1,0 +1,127 @@
+"""Command line: thin over Assistant and Library. `assistant --help` lists the commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import assistant  # noqa: F401  (sets the offline environment first)
+from assistant.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="assistant",
+        description="Partnership Assistant: cited answers from the partnership literature library.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest = sub.add_parser("ingest", help="add files or folders to the library (default: corpus/)")
+    ingest.add_argument("paths", nargs="*", type=Path, help="files or folders (.txt .md .pdf .docx .html)")
+    ingest.add_argument("--prune", action="store_true", help="drop documents whose file is gone")
+    ingest.add_argument("--strict", action="store_true", help="exit non-zero if any file is skipped")
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    ingest.set_defaults(func=run_ingest)
+
+    ask = sub.add_parser("ask", help="answer one question with numbered sources")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
+    ask.add_argument("--mode", choices=["extractive", "llm"], help="answer mode (default from settings)")
+    ask.set_defaults(func=run_ask)
+
+    chat = sub.add_parser("chat", help="a conversation in the terminal (follow-ups keep context)")
+    chat.add_argument("--mode", choices=["extractive", "llm"])
+    chat.set_defaults(func=run_chat)
+
+    documents = sub.add_parser("documents", help="list the documents in the library")
+    documents.set_defaults(func=run_documents)
+
+    for module in ("assistant.evaluation.cli", "assistant.ui.app", "assistant.bench"):
+        try:
+            __import__(module, fromlist=["register"]).register(sub)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    from assistant.ingest import Library
+
+    settings = Settings()
+    paths = args.paths or [settings.corpus_dir]
+    report = Library.open(settings).ingest(paths, prune=args.prune, progress=not args.quiet)
+    for result in report.skipped:
+        print(f"skipped {result.source}: {result.reason}", file=sys.stderr)
+    print(report.summary())
+    return 1 if args.strict and report.skipped else 0
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    from assistant.assistant import Assistant
+
+    answer = Assistant().ask(args.question, mode=args.mode)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        print(render_answer(answer))
+    return 0
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    from assistant.assistant import Assistant
+
+    bot = Assistant()
+    history: list[dict[str, str]] = []
+    print("Ask about partnerships between health care, public health and community organizations.")
+    print("Empty line or Ctrl-D to quit.\n")
+    while True:
+        try:
+            question = input("you> ").strip()
+        except EOFError:
+            return 0
+        if not question:
+            return 0
+        answer = bot.ask(question, history, mode=args.mode)
+        print(render_answer(answer) + "\n")
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+
+
+def run_documents(args: argparse.Namespace) -> int:
+    from assistant.catalog import Catalog
+
+    for record in Catalog(Settings().catalog_path).documents():
+        year = record.year or "n.d."
+        kind = record.type or "document"
+        print(f"{record.title} ({year}; {kind}; {record.chunk_count} chunks) — {record.key}")
+    return 0
+
+
+def render_answer(answer) -> str:
+    lines = [answer.text, ""]
+    if answer.abstained:
+        lines.append("Nearest passages:")
+        for passage in answer.retrieved[:3]:
+            lines.append(f"  - {passage.title} ({passage.location}): {passage.text[:160]}…")
+        return "\n".join(lines)
+    lines.append("Sources:")
+    seen: set[int] = set()
+    for citation in answer.citations:
+        if citation.number in seen:
+            continue
+        seen.add(citation.number)
+        where = f", {citation.passage.location}" if citation.passage.location else ""
+        lines.append(f"  [{citation.number}] {citation.title}{where}")
+        lines.append(f"      “{citation.sentence}”")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Dense (Chroma), lexical (BM25 over SQLite FTS5) and their fusion, as a LangChain retriever.
+
+Own fusion rather than LangChain's EnsembleRetriever: that one drops the scores we need for
+abstention and cannot cap passages per document (diversification) or take filters per query.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from assistant.catalog import NO_FILTERS, Filters
+from assistant.ingest import Library
+from assistant.types import Passage
+
+Mode = Literal["hybrid", "dense", "bm25"]
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    mode: Mode = "hybrid"
+    k: int = 6
+    candidates: int = 30
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    rrf_k: int = 60
+    max_per_document: int = 3
+
+
+def rrf(rankings: list[tuple[list[str], float]], k: int) -> dict[str, float]:
+    """Weighted reciprocal rank fusion: sum of weight / (k + rank) over the rankings."""
+    fused: dict[str, float] = defaultdict(float)
+    for ids, weight in rankings:
+        for rank, chunk_id in enumerate(ids, start=1):
+            fused[chunk_id] += weight / (k + rank)
+    return fused
+
+
+def diversify(passages: list[Passage], k: int, max_per_document: int) -> list[Passage]:
+    """Best k passages with at most max_per_document from one document (then fill if short)."""
+    chosen: list[Passage] = []
+    per_document: dict[str, int] = defaultdict(int)
+    for passage in passages:
+        if per_document[passage.source] < max_per_document:
+            chosen.append(passage)
+            per_document[passage.source] += 1
+        if len(chosen) == k:
+            return chosen
+    rest = [p for p in passages if p not in chosen]
+    return chosen + rest[: k - len(chosen)]
+
+
+class LibrarySearch:
+    """Ranks a library's passages for a question; the query vector is computed once per question."""
+
+    def __init__(self, library: Library) -> None:
+        self.library = library
+
+    def search(
+        self, question: str, config: RetrievalConfig, filters: Filters = NO_FILTERS
+    ) -> tuple[list[Passage], np.ndarray]:
+        query_vector = self.library.embedder.encode([question])[0]
+        dense = bm25 = []
+        if config.mode in ("dense", "hybrid"):
+            dense = self.library.vectors.query(query_vector, config.candidates, filters.chroma_where())
+        if config.mode in ("bm25", "hybrid"):
+            bm25 = self.library.catalog.bm25(question, config.candidates, filters)
+        if config.mode == "dense":
+            scores = dict(dense)
+        elif config.mode == "bm25":
+            scores = dict(bm25)
+        else:
+            scores = rrf(
+                [([i for i, _ in dense], config.dense_weight), ([i for i, _ in bm25], config.bm25_weight)],
+                config.rrf_k,
+            )
+        ranked_ids = sorted(scores, key=scores.__getitem__, reverse=True)
+        found = self.library.catalog.passages(ranked_ids)  # ids the catalog lacks are mid-ingest orphans
+        ranked = [replace(found[i], score=scores[i]) for i in ranked_ids if i in found]
+        top = diversify(ranked, config.k, config.max_per_document)
+        return self._with_relevance(top, dict(dense), query_vector), query_vector
+
+    def _with_relevance(
+        self, passages: list[Passage], similarities: dict[str, float], query_vector: np.ndarray
+    ) -> list[Passage]:
+        """Cosine similarity to the question for every passage (BM25-only hits lack it)."""
+        missing = [p.id for p in passages if p.id not in similarities]
+        for chunk_id, vector in self.library.vectors.embeddings(missing).items():
+            similarities[chunk_id] = float(vector @ query_vector)
+        return [replace(p, relevance=similarities.get(p.id)) for p in passages]
+
+
+class LibraryRetriever(BaseRetriever):
+    """The LangChain face of LibrarySearch: Documents carrying their Passage in metadata."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    searcher: LibrarySearch
+    config: RetrievalConfig = RetrievalConfig()
+    filters: Filters = NO_FILTERS
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        passages, _ = self.searcher.search(query, self.config, self.filters)
+        return [to_document(p) for p in passages]
+
+
+def to_document(passage: Passage) -> Document:
+    return Document(
+        page_content=passage.text,
+        id=passage.id,
+        metadata={
+            "source": passage.source,
+            "title": passage.title,
+            "score": passage.score,
+            "passage": passage,
+        },
+    )
