@@ -21,7 +21,7 @@ from assistant.chunking import chunk_document, embedding_text, token_counter
 from assistant.loading import SUPPORTED_SUFFIXES, LoadError, content_hash, load_file, load_manifest
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store import Embedder, VectorStore
-from assistant.types import FileResult, IngestReport, Passage
+from assistant.types import FileResult, IngestReport, LoadedDocument, Passage
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,34 @@ class Library:
                 tqdm.write(f"skipped {path}: {result.reason}")
         if prune:
             report.files.extend(self.prune())
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def add_documents(self, documents: Iterable[LoadedDocument], *, progress: bool = False) -> IngestReport:
+        """Store in-memory documents (key = document.source), e.g. a benchmark corpus; incremental."""
+        started = time.perf_counter()
+        report = IngestReport()
+        self.reconcile()
+        count = token_counter(self.settings.model_path)
+        for document in tqdm(documents, desc="Ingesting", unit="doc", disable=not progress):
+            existing = self.catalog.document(document.source)
+            if existing and existing.content_hash == document.content_hash:
+                report.files.append(FileResult(document.source, "unchanged", existing.chunk_count))
+                continue
+            passages = chunk_document(document, count, self.settings.chunk_tokens)
+            record = DocumentRecord(
+                key=document.source,
+                content_hash=document.content_hash,
+                title=str(document.metadata.get("title", document.source)),
+                type=document.metadata.get("type"),
+                year=_year(document.metadata.get("year")),
+                metadata=document.metadata,
+                chunk_count=len(passages),
+            )
+            self._write(record, passages)
+            status = "updated" if existing else "added"
+            report.files.append(FileResult(document.source, status, len(passages)))
+            report.chunks_written += len(passages)
         report.seconds = time.perf_counter() - started
         return report
 
