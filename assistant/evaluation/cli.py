@@ -1,0 +1,144 @@
+"""`assistant eval`: imports stay inside the functions so `assistant --help` does not load models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.settings import PROJECT_ROOT, Settings
+
+if TYPE_CHECKING:
+    from assistant.assistant import Assistant
+
+DEFAULT_QUESTIONS = PROJECT_ROOT / "evals" / "questions.jsonl"
+THRESHOLDS = PROJECT_ROOT / "evals" / "thresholds.json"
+MARGIN = 0.02  # below the measured value: room for float noise across machines, not for regressions
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "eval",
+        help="answer the gold questions and measure retrieval, citations and abstention",
+        description="Run every question through the assistant over a store built from corpus/ and "
+        "write results.jsonl, summary.json and report.md (with plots).",
+    )
+    add = parser.add_argument
+    add("--questions", type=Path, default=DEFAULT_QUESTIONS, metavar="FILE",
+        help="gold questions, JSON Lines (default: evals/questions.jsonl)")  # fmt: skip
+    add("--out", type=Path, metavar="DIR", help="default: <data dir>/eval/<timestamp>")
+    add("--compare", nargs="*", metavar="NAMES",
+        help="compare configurations (default all: hybrid dense bm25 hybrid-k3 hybrid-k10 chunks-120 "
+        "chunks-256; also dense-kN, chunks-N, model)")  # fmt: skip
+    add("--model", type=Path, metavar="DIR", help="another local sentence-transformers folder, as 'model'")
+    add("--beir", type=Path, metavar="DIR", help="evaluate retrieval on a BEIR dataset instead")
+    add("--limit", type=int, metavar="N", help="only the first N questions")
+    add("--data-dir", type=Path, metavar="DIR", help="store to use (default: the data dir)")
+    add("--save-thresholds", action="store_true",
+        help="record this run's metrics (minus a margin) as the gate in evals/thresholds.json")  # fmt: skip
+    add("--quiet", action="store_true", help="no progress bars")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings(data_dir=args.data_dir) if args.data_dir else Settings()
+    out = args.out or settings.data_dir / "eval" / datetime.now().strftime("%Y%m%d-%H%M%S")
+    if args.beir:
+        return run_beir(args.beir, out, settings)
+    from assistant.evaluation.questions import QuestionFileError, load_questions
+
+    if args.limit is not None and args.limit < 1:
+        return fail("--limit must be at least 1")
+    if args.save_thresholds and (args.limit or args.compare is not None or args.model):
+        return fail("--save-thresholds records a full default run: drop --limit, --compare and --model")
+    from assistant.evaluation.compare import parse_names
+
+    comparing = args.compare is not None or args.model is not None
+    try:  # every input checked before the model loads
+        questions = load_questions(args.questions)[: args.limit]
+        names = parse_names(args.compare, args.model) if args.compare is not None else ["model"]
+    except (QuestionFileError, ValueError) as exc:
+        return fail(str(exc))
+    base = corpus_assistant(settings, progress=not args.quiet)
+    if comparing:
+        return run_compare(base, questions, names, out, args)
+    return run_single(base, questions, out, args)
+
+
+def fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def corpus_assistant(settings: Settings, *, progress: bool) -> Assistant:
+    """The assistant over the settings' store, with corpus/ ingested first (incremental)."""
+    from assistant.assistant import Assistant
+    from assistant.ingest import Library
+
+    library = Library.open(settings)
+    report = library.ingest([settings.corpus_dir], progress=progress)
+    print(f"store {settings.data_dir}: {report.summary()}")
+    corpus = {f.source for f in report.files}
+    extra = [d.key for d in library.catalog.documents() if d.key not in corpus]
+    if extra:
+        print(f"note: the store also holds {len(extra)} document(s) from outside corpus/, searched too")
+    return Assistant(settings, library)
+
+
+def run_single(base: Assistant, questions: list, out: Path, args: argparse.Namespace) -> int:
+    from assistant.evaluation.report import summary_table, write_run
+    from assistant.evaluation.runner import run_eval
+
+    records, summary = run_eval(base, questions, progress=not args.quiet)
+    write_run(out, questions, records, summary, "Evaluation")
+    print(summary_table(summary))
+    for warning in summary["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.save_thresholds:
+        save_thresholds(summary, base.settings, args.questions)
+        print(f"thresholds recorded in {THRESHOLDS}")
+    print(f"\nwritten: {out / 'report.md'}")
+    return 0
+
+
+def run_compare(
+    base: Assistant, questions: list, names: list[str], out: Path, args: argparse.Namespace
+) -> int:
+    from assistant.evaluation.compare import run_compare as compare
+
+    _, table = compare(base, questions, names, out, model_dir=args.model, progress=not args.quiet)
+    print(table)
+    print(f"\nwritten: {out / 'report.md'} (plot: {out / 'compare.png'})")
+    return 0
+
+
+def run_beir(dataset_dir: Path, out: Path, settings: Settings) -> int:
+    from assistant.evaluation.beir import BeirFormatError, run_beir
+    from assistant.evaluation.report import write_beir
+
+    try:
+        result = run_beir(dataset_dir, out, settings)
+    except BeirFormatError as exc:
+        return fail(str(exc))
+    write_beir(out, dataset_dir, result)
+    print(result["markdown"])
+    print(f"\nwritten: {out / 'report.md'}")
+    return 0
+
+
+def save_thresholds(summary: dict[str, Any], settings: Settings, questions: Path) -> None:
+    from assistant.evaluation.report import GATED
+
+    measured = {key: round(summary[key], 4) for key in GATED if summary.get(key) is not None}
+    source = (
+        f"measured by `assistant eval --save-thresholds` on {datetime.now():%Y-%m-%d} over "
+        f"{questions.name} ({summary['questions']} questions), a store built from corpus/ with default "
+        f"settings (mode {settings.retrieval_mode}, top_k {settings.top_k}, chunk_tokens "
+        f"{settings.chunk_tokens}, min_relevance {settings.min_relevance}); threshold = measured - {MARGIN}"
+    )
+    thresholds = {key: round(max(0.0, value - MARGIN), 4) for key, value in measured.items()}
+    record = {"source": source, "margin": MARGIN, "measured": measured, "thresholds": thresholds}
+    THRESHOLDS.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
