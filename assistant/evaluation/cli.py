@@ -27,18 +27,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         "write results.jsonl, summary.json and report.md (with plots).",
     )
     add = parser.add_argument
-    add("--questions", type=Path, default=DEFAULT_QUESTIONS, metavar="FILE",
-        help="gold questions, JSON Lines (default: evals/questions.jsonl)")  # fmt: skip
+    add(
+        "--questions",
+        type=Path,
+        default=DEFAULT_QUESTIONS,
+        metavar="FILE",
+        help="gold questions, JSON Lines (default: evals/questions.jsonl)",
+    )
     add("--out", type=Path, metavar="DIR", help="default: <data dir>/eval/<timestamp>")
-    add("--compare", nargs="*", metavar="NAMES",
+    add(
+        "--compare",
+        nargs="*",
+        metavar="NAMES",
         help="compare configurations (default all: hybrid dense bm25 hybrid-k3 hybrid-k10 chunks-120 "
-        "chunks-256; also dense-kN, chunks-N, model)")  # fmt: skip
+        "chunks-256; also dense-kN, chunks-N, model)",
+    )
     add("--model", type=Path, metavar="DIR", help="another local sentence-transformers folder, as 'model'")
     add("--beir", type=Path, metavar="DIR", help="evaluate retrieval on a BEIR dataset instead")
     add("--limit", type=int, metavar="N", help="only the first N questions")
     add("--data-dir", type=Path, metavar="DIR", help="store to use (default: the data dir)")
-    add("--save-thresholds", action="store_true",
-        help="record this run's metrics (minus a margin) as the gate in evals/thresholds.json")  # fmt: skip
+    add(
+        "--save-thresholds",
+        action="store_true",
+        help="record this run's metrics (minus a margin) as the gate in evals/thresholds.json",
+    )
     add("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
 
