@@ -113,6 +113,10 @@ class Assistant:
     def ingest(self, paths: Sequence[Path], *, prune: bool = False, progress: bool = True) -> IngestReport:
         return self.library.ingest(paths, prune=prune, progress=progress)
 
+    def prepare(self, turn: Turn) -> Turn:
+        """The chain before the answer step (rewrite, retrieve), for answerers that stream."""
+        return (_timed("rewrite", self._rewrite) | _timed("retrieve", self._retrieve)).invoke(turn)
+
     @property
     def llm(self):  # built on first use: the LLM packages are optional
         if self._llm is None:
