@@ -324,7 +324,7 @@ def build(bot: Assistant, settings: Settings | None = None) -> gr.Blocks:
                 with gr.Row():
                     send_comment = gr.Button("Save comment", size="sm", elem_id="save-comment")
                     feedback_file = gr.DownloadButton(
-                        "Download all feedback (JSONL)", value=ui.export_feedback, size="sm"
+                        "Download all feedback (JSONL)", size="sm", elem_id="feedback-download"
                     )
                 feedback_status = gr.Markdown(elem_id="feedback-status")
         with gr.Tab("Library"):
@@ -365,16 +365,27 @@ def build(bot: Assistant, settings: Settings | None = None) -> gr.Blocks:
         chatbot.example_select(example_text, None, question, api_visibility="private").then(
             ui.respond, chat_inputs, chat_outputs, api_visibility="private"
         )
-        new_chat.click(lambda: ([], [], None, None, ""), None, [chatbot, turns, rated, export, question])
-        chatbot.clear(lambda: ([], None, None), None, [turns, rated, export])
+        new_chat.click(
+            lambda: ([], [], None, None, ""),
+            None,
+            [chatbot, turns, rated, export, question],
+            api_visibility="private",
+        )
+        chatbot.clear(lambda: ([], None, None), None, [turns, rated, export], api_visibility="private")
         chatbot.like(
             ui.on_like, turns, [rated, feedback_status, feedback_file, feedback_box], api_visibility="private"
         )
-        send_comment.click(ui.on_comment, [comment, rated, turns], [comment, feedback_status, feedback_file])
+        send_comment.click(
+            ui.on_comment,
+            [comment, rated, turns],
+            [comment, feedback_status, feedback_file],
+            api_visibility="private",
+        )
 
         chosen = [only_docs, only_types, only_years]
         views = [documents, doomed, *chosen]
         demo.load(ui.library_views, chosen, views, api_visibility="private")
+        demo.load(ui.export_feedback, None, feedback_file, api_visibility="private")
         add.click(ui.upload, [files, *chosen], [results, files, *views], api_visibility="private")
         delete.click(ui.delete, [doomed, *chosen], [delete_status, *views], api_visibility="private")
         gr.api(ui.ask, api_name="ask")
@@ -402,8 +413,11 @@ def auth_for(host: str, settings: Settings) -> tuple[str, str] | None:
     return auth
 
 
-def launch(demo: gr.Blocks, settings: Settings, host: str, port: int, **options: Any):
-    """Start the server (offline theme and assets, upload size limit, auth when configured)."""
+def launch(demo: gr.Blocks, settings: Settings, host: str, port: int | None, **options: Any):
+    """Start the server (offline theme and assets, upload size limit, auth when configured).
+
+    port None: the first free one from 7860 (Gradio's own search); returns (app, local url, share url).
+    """
     auth = auth_for(host, settings)
     theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
     return demo.queue(default_concurrency_limit=1).launch(

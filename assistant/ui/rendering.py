@@ -110,7 +110,7 @@ def answer_html(answer: Answer, turn: int) -> str:
             f'<div class="pa-turn pa-abstained">'
             f'<p class="pa-notice"><strong>{escape(NOT_COVERED)}</strong> {escape(answer.text)}</p>'
             + nearest
-            + _notes_html(answer.notes)
+            + _notes_html(answer)
             + "</div>"
         )
     sources = cited_sources(answer.citations)
@@ -121,7 +121,7 @@ def answer_html(answer: Answer, turn: int) -> str:
         f'<div class="pa-turn">'
         f'<p class="pa-text">{_linked_text(answer.text, {n for n, *_ in sources}, turn)}</p>'
         f'<div class="pa-sources"><p class="pa-head">Sources</p>{items}</div>'
-        f"{_notes_html(answer.notes)}</div>"
+        f"{_notes_html(answer)}</div>"
     )
 
 
@@ -129,7 +129,11 @@ def streaming_html(partial: str) -> str:
     return f'<div class="pa-turn pa-streaming"><p class="pa-text">{escape(partial)}</p></div>'
 
 
-def _notes_html(notes: Sequence[str]) -> str:
+def _notes_html(answer: Answer) -> str:
+    """The rewritten follow-up (so the reader sees how it was understood), then the answerer's notes."""
+    notes = list(answer.notes)
+    if answer.standalone_question and answer.standalone_question.strip() != answer.question.strip():
+        notes.insert(0, f"Read as: {answer.standalone_question}")
     return "".join(f'<p class="pa-note">{escape(n)}</p>' for n in notes)
 
 

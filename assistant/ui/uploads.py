@@ -39,7 +39,9 @@ def safe_name(name: str) -> str:
     base = re.sub(r"[^\w.\- ()]+", "_", base).strip(" ._")
     base = re.sub(r"_+", "_", base)
     stem, suffix = os.path.splitext(base)
-    stem = stem[: MAX_NAME_CHARS - len(suffix)] or "upload"
+    if len(suffix) > 10:  # not an extension we know, and it must not eat the length budget
+        stem, suffix = base, ""
+    stem = stem.strip(" ._")[: MAX_NAME_CHARS - len(suffix)] or "upload"
     return stem + suffix.lower()
 
 
