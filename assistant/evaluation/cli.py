@@ -64,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 1:
         return fail("--limit must be at least 1")
+    if args.model is not None and not args.model.is_dir():
+        return fail(f"{args.model}: no such folder (--model needs a local sentence-transformers folder)")
     if args.save_thresholds and (args.limit or args.compare is not None or args.model):
         return fail("--save-thresholds records a full default run: drop --limit, --compare and --model")
     from assistant.evaluation.compare import parse_names
