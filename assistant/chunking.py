@@ -56,30 +56,58 @@ def embedding_text(title: str, section: str, text: str) -> str:
 def chunk_document(
     document: LoadedDocument, count_tokens: TokenCounter, max_tokens: int = 200
 ) -> list[Passage]:
-    """Pack each section's sentences into passages whose embedding text fits the model window."""
+    """Pack sentences into passages whose embedding text fits the model window.
+
+    Short sections are packed together (a lone "Design: 33 interviews." section retrieves
+    poorly); a heading always travels with the text under it and is never left at a chunk's end;
+    a chunk never spans two PDF pages. `section` is the heading the chunk starts under.
+    """
     title = str(document.metadata.get("title", document.source))
+    fit_budget = max(32, min(max_tokens, MODEL_WINDOW - 4 - PREFIX_TOKENS))
+    units = [
+        (piece, kind, section)
+        for section in document.sections
+        for piece, kind in _units(section, count_tokens, fit_budget)
+    ]
     passages: list[Passage] = []
-    for section in document.sections:
-        prefix_tokens = min(count_tokens(embedding_text(title, section.heading, "")), PREFIX_TOKENS)
-        budget = max(32, min(max_tokens, MODEL_WINDOW - 2 - prefix_tokens - 2))
-        for text in _pack(split_sentences(section.text), count_tokens, budget):
-            passages.append(_passage(document, section, title, text, len(passages)))
+    chunk: list[tuple[str, str, Section]] = []
+    used = budget = 0
+    for index, (text, kind, section) in enumerate(units):
+        is_heading = kind == "heading"
+        size = count_tokens(text)
+        # A heading must fit together with the first sentence under it.
+        needed = size + (count_tokens(units[index + 1][0]) if is_heading and index + 1 < len(units) else 0)
+        if chunk and (
+            used + needed > budget
+            or (is_heading and used > 0.6 * budget)
+            or section.page != chunk[-1][2].page
+        ):
+            passages.append(_passage(document, chunk, title, len(passages)))
+            chunk, used = [], 0
+        if not chunk:
+            heading = section.heading if not is_heading else text
+            prefix = count_tokens(embedding_text(title, heading, ""))
+            budget = max(32, min(max_tokens, MODEL_WINDOW - 4 - prefix))
+        chunk.append((text, kind, section))
+        used += size
+    if chunk:
+        passages.append(_passage(document, chunk, title, len(passages)))
     return passages
 
 
-def _pack(sentences: list[str], count_tokens: TokenCounter, budget: int) -> Iterator[str]:
-    current: list[str] = []
-    used = 0
-    for sentence in sentences:
-        for piece in _fit(sentence, count_tokens, budget):
-            size = count_tokens(piece) + 1
-            if current and used + size > budget:
-                yield " ".join(current)
-                current, used = [], 0
-            current.append(piece)
-            used += size
-    if current:
-        yield " ".join(current)
+def _units(section: Section, count_tokens: TokenCounter, budget: int) -> Iterator[tuple[str, str]]:
+    """The section's heading (if it has text under it), then its sentences cut to fit, each tagged
+    "heading", "paragraph" (first sentence of a paragraph) or "sentence"."""
+    paragraphs = [split_sentences(p) for p in re.split(r"\n+", section.text)]
+    paragraphs = [p for p in paragraphs if p]
+    if not paragraphs:
+        return
+    if section.heading:
+        yield " ".join(section.heading.split()), "heading"
+    for sentences in paragraphs:
+        for index, sentence in enumerate(sentences):
+            for part, piece in enumerate(_fit(sentence, count_tokens, budget)):
+                yield piece, "paragraph" if index == part == 0 else "sentence"
 
 
 def _fit(sentence: str, count_tokens: TokenCounter, budget: int) -> Iterator[str]:
@@ -99,7 +127,14 @@ def _fit(sentence: str, count_tokens: TokenCounter, budget: int) -> Iterator[str
         yield " ".join(piece)
 
 
-def _passage(document: LoadedDocument, section: Section, title: str, text: str, ordinal: int) -> Passage:
+def _passage(
+    document: LoadedDocument, chunk: list[tuple[str, str, Section]], title: str, ordinal: int
+) -> Passage:
+    text = ""
+    for piece, kind, _ in chunk:  # headings and paragraphs start a line; sentences run on
+        text += f"\n{piece}\n" if kind == "heading" else f"\n{piece}" if kind == "paragraph" else f" {piece}"
+    text = re.sub(r"(?<=[。！？]) (?=\S)", "", re.sub(r" *\n+ *", "\n", text)).strip()
+    first = chunk[0]
     # Ids derive from content: the same file gives the same ids, so a rerun writes nothing new.
     digest = hashlib.sha256(f"{document.content_hash}:{ordinal}:{text}".encode()).hexdigest()[:32]
     return Passage(
@@ -107,7 +142,7 @@ def _passage(document: LoadedDocument, section: Section, title: str, text: str, 
         text=text,
         source=document.source,
         title=title,
-        section=section.heading,
-        page=section.page,
+        section=first[0] if first[1] == "heading" else first[2].heading,
+        page=first[2].page,
         metadata={"ordinal": ordinal},
     )
