@@ -8,6 +8,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
+from assistant.catalog import DocumentRecord
 from assistant.types import Answer, Citation, Passage
 from assistant.ui import rendering
 
@@ -133,11 +134,16 @@ def test_conversation_markdown_has_questions_answers_and_references():
     assert "Nearest passages:" in md
 
 
-def test_results_table_and_document_rows_escape_names():
+def test_results_and_library_tables_escape_names():
     out = rendering.ingest_results_html([("<img src=x onerror=alert(1)>.md", "skipped", "empty file")])
     assert "<img" not in out and "&lt;img src&#61;x" in out
     assert text_of(out).endswith("<img src=x onerror=alert(1)>.mdskippedempty file")
     assert rendering.ingest_results_html([]) == ""
+    record = DocumentRecord("/d/uploads/<b>x.md", "h", "<script>t</script>", "report", 2021, {}, 4)
+    table = rendering.documents_html([record])
+    assert "<script" not in table and "<b>" not in table
+    assert text_of(table) == "1 documents, 4 passagesTitleTypeYearChunks<script>t</script><b>x.mdreport20214"
+    assert "empty" in rendering.documents_html([])
 
 
 def test_a_real_answer_marks_exactly_its_cited_sentences(corpus_assistant):

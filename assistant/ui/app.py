@@ -80,9 +80,10 @@ CSS = """
 .pa-notice strong { color: var(--body-text-color); }
 .pa-abstained .pa-notice { border-left: 4px solid #b45309; padding-left: .6em; }
 .pa-flash { outline: 3px solid #2563eb; }
-.pa-results { width: 100%; border-collapse: collapse; }
-.pa-results td, .pa-results th { border-bottom: 1px solid var(--border-color-primary); padding: 4px 6px;
-  text-align: left; overflow-wrap: anywhere; }
+.pa-results, .pa-docs { width: 100%; border-collapse: collapse; }
+.pa-docs td:nth-child(n+3), .pa-docs th:nth-child(n+3) { text-align: right; white-space: nowrap; }
+.pa-results td, .pa-results th, .pa-docs td, .pa-docs th { padding: 4px 6px; text-align: left;
+  border-bottom: 1px solid var(--border-color-primary); overflow-wrap: break-word; }
 .pa-skipped td:nth-child(2), .pa-duplicate td:nth-child(2) { color: #b91c1c; font-weight: 600; }
 .pa-added td:nth-child(2) { color: #15803d; font-weight: 600; }
 """
@@ -237,7 +238,7 @@ class ChatApp:
             return [v for v in chosen or [] if v in valid]
 
         return (
-            rendering.document_rows(records),
+            rendering.documents_html(records),
             gr.Dropdown(choices=docs, value=None),
             gr.Dropdown(choices=docs, value=keep(chosen_docs, {key for _, key in docs})),
             gr.Dropdown(choices=types, value=keep(chosen_types, set(types))),
@@ -328,13 +329,7 @@ def build(bot: Assistant, settings: Settings | None = None) -> gr.Blocks:
                     )
                 feedback_status = gr.Markdown(elem_id="feedback-status")
         with gr.Tab("Library"):
-            documents = gr.Dataframe(
-                headers=["Title", "Type", "Year", "Chunks", "File"],
-                datatype=["str", "str", "str", "number", "str"],
-                interactive=False,
-                wrap=True,
-                elem_id="documents",
-            )
+            documents = gr.HTML(elem_id="documents")
             files = gr.File(
                 label=f"Add documents ({', '.join(UPLOAD_SUFFIXES)}; up to {ui.settings.max_upload_mb:g} MB)",
                 file_count="multiple",
@@ -345,8 +340,16 @@ def build(bot: Assistant, settings: Settings | None = None) -> gr.Blocks:
             add = gr.Button("Add to library", variant="primary", elem_id="add")
             results = gr.HTML(elem_id="upload-results")
             with gr.Row(equal_height=True):
-                doomed = gr.Dropdown([], label="Delete a document", scale=4, elem_id="delete-choice")
-                delete = gr.Button("Delete", variant="stop", scale=1, min_width=80, elem_id="delete")
+                doomed = gr.Dropdown(
+                    [],
+                    label="Delete a document",
+                    info="An uploaded file is deleted with it; corpus/ files return at the next start.",
+                    scale=4,
+                    elem_id="delete-choice",
+                )
+                delete = gr.Button(
+                    "Delete", variant="stop", scale=1, min_width=80, size="md", elem_id="delete"
+                )
             delete_status = gr.Markdown(elem_id="delete-status")
         with gr.Tab("Settings"):
             mode = gr.Radio(

@@ -156,11 +156,21 @@ def conversation_markdown(answers: Sequence[Answer], exported: datetime | None =
     return "\n".join(lines)
 
 
-def document_rows(records: Iterable[Any]) -> list[list[Any]]:
-    """Library table rows: title, type, year, chunks, file."""
-    return [
-        [r.title, r.type or "", str(r.year or ""), r.chunk_count, r.key.rsplit("/", 1)[-1]] for r in records
-    ]
+def documents_html(records: Sequence[Any]) -> str:
+    """The library as an escaped table: title (file beneath), type, year, chunks; wraps on a phone."""
+    if not records:
+        return '<p class="pa-head">The library is empty: add documents below.</p>'
+    rows = "".join(
+        f'<tr><td>{escape(r.title)}<div class="pa-file">{escape(r.key.rsplit("/", 1)[-1])}</div></td>'
+        f"<td>{escape(r.type or '')}</td><td>{r.year or ''}</td><td>{r.chunk_count}</td></tr>"
+        for r in records
+    )
+    chunks = sum(r.chunk_count for r in records)
+    return (
+        f'<p class="pa-head">{len(records)} documents, {chunks} passages</p>'
+        '<table class="pa-docs"><thead><tr><th>Title</th><th>Type</th><th>Year</th><th>Chunks</th></tr>'
+        f"</thead><tbody>{rows}</tbody></table>"
+    )
 
 
 def ingest_results_html(rows: Sequence[tuple[str, str, str]]) -> str:
