@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/assistant ingest corpus --prune
-exec .venv/bin/assistant ask "Why does a backbone organization need stable funding?"
+exec .venv/bin/assistant serve
