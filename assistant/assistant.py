@@ -7,13 +7,15 @@ the LLM answerers are interchangeable steps and LangChain callbacks see every st
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
+from assistant.answering.citations import Sentence
+from assistant.answering.coverage import expected_kind, missing_fact
 from assistant.answering.extractive import SentenceVectors, compose, select_sentences
 from assistant.catalog import NO_FILTERS, Filters
 from assistant.followups import Message, standalone_question
@@ -170,9 +172,13 @@ class Assistant:
             self.sentence_vectors,
             max_sentences=self.settings.answer_max_sentences,
             max_words=self.settings.answer_max_words,
+            prefer=_fact_check(turn.standalone),
         )
         if not chosen:
             return self.abstain(turn, "no sentence in the retrieved passages answers the question")
+        gap = missing_fact(turn.standalone, [s for s, _ in chosen], _context_of(s.passage for s, _ in chosen))
+        if gap:
+            return self.abstain(turn, gap)
         text, citations = compose(chosen, turn.passages)
         return Answer(
             question=turn.question,
@@ -196,6 +202,22 @@ class Assistant:
             | _timed("answer", other._answer)
         )
         return other
+
+
+def _fact_check(question: str) -> Callable[[Sentence], bool] | None:
+    """For a specific-fact question: does a sentence (in its document) carry that fact?"""
+    if expected_kind(question) is None:
+        return None
+    return lambda sentence: missing_fact(question, [sentence], _context_of([sentence.passage])) is None
+
+
+def _context_of(passages: Iterable[Passage]) -> str:
+    """Passage texts plus their documents' bibliographic facts (names a question may use)."""
+    parts = []
+    for passage in {p.id: p for p in passages}.values():
+        facts = [str(v) for k, v in passage.metadata.items() if k not in ("ordinal", "seed")]
+        parts += [passage.text, passage.title, *facts]
+    return "\n".join(parts)
 
 
 def _pieces(text: str, words: int = 4) -> Iterator[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 
 import numpy as np
 
@@ -43,6 +44,7 @@ def select_sentences(
     max_sentences: int = 4,
     max_words: int = 120,
     passages_read: int = 4,
+    prefer: Callable[[Sentence], bool] | None = None,
 ) -> list[tuple[Sentence, float]]:
     """Rank the sentences of the top passages by closeness to the question, keep the best few."""
     candidates = [
@@ -58,6 +60,8 @@ def select_sentences(
         overlap = len(question_words & content_words(sentence.text)) / max(1, len(question_words))
         # Closeness in meaning first; shared words and the passage's rank break near-ties.
         score = float(sim) + 0.15 * overlap - 0.02 * rank_of[sentence.passage.id]
+        if prefer is not None and prefer(sentence):
+            score += 0.1  # it carries the kind of fact the question asks for
         scored.append((sentence, score))
     scored.sort(key=lambda item: item[1], reverse=True)
     best = scored[0][1]

@@ -1,0 +1,119 @@
+"""Does the evidence hold what the question asks for? Guards against near misses.
+
+Passage similarity cannot tell "how many patients did the CCP screen?" (not in the library) from
+"what does the CCP do?" (in it): both land on the same passage. A question that asks for a
+specific fact — a count, a sum, a place, a date — is only answered when a chosen sentence
+carries a fact of that kind, and the names the question asks about appear in its document.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from assistant.answering.citations import Sentence
+
+NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"sixty|seventy|eighty|ninety|hundred|thousand|million|billion|dozen|half|most|majority"
+)
+NUMBER = re.compile(rf"\b(\d[\d,.]*%?|(?:{NUMBER_WORDS})(?:-\w+)?)\b", re.IGNORECASE)
+COUNT_QUESTION = re.compile(
+    r"\bhow (many|much)\b(?:\s+(?:of\s+(?:the|these|those)\s+)?((?:[a-z-]+\s*){1,4}))?", re.I
+)
+NOT_NOUN = frozenset(
+    "do does did are were was is have has had can could will would should and or of in at from with to for "
+    "on by they it he she we you".split()
+)
+AMOUNT_QUESTION = re.compile(
+    r"\b(what|which) (share|percentage|percent|proportion|fraction|budget|amount|number|cost|rate|sum)\b"
+    r"|\bresponse rate\b|\bhow (long|old|large|big)\b",
+    re.IGNORECASE,
+)
+DATE_QUESTION = re.compile(
+    r"^\s*when (did|was|were|is|are|will|do|does|had|has)\b|\b(what|which) (year|month|date|dates)\b",
+    re.IGNORECASE,
+)
+DATE = re.compile(
+    r"\b(1[89]\d\d|20\d\d|January|February|March|April|May|June|July|August|September|"
+    r"October|November|December)\b"
+)
+PLACE_QUESTION = re.compile(r"\b(which|what) (cities|city|states?|countries|country|towns?|counties)\b", re.I)
+NAMES_QUESTION = re.compile(r"\bwhat (are|were) the names\b|\bname (the|all|each)\b", re.IGNORECASE)
+CAPITALIZED = re.compile(r"\b[A-Z][\w’'&+-]*(?:\s+[A-Z][\w’'&+-]*)*")
+
+
+def expected_kind(question: str) -> str | None:
+    """The kind of fact the question asks for, when it asks for a specific one."""
+    if COUNT_QUESTION.search(question) or AMOUNT_QUESTION.search(question):
+        return "number"
+    if DATE_QUESTION.search(question):
+        return "date"
+    if PLACE_QUESTION.search(question) or NAMES_QUESTION.search(question):
+        return "name"
+    return None
+
+
+def missing_fact(question: str, sentences: list[Sentence], context: str) -> str | None:
+    """Why the sentences don't answer a specific-fact question, or None when they may.
+
+    `context` is the text the question's names may be found in: the cited passages plus their
+    documents' bibliographic facts (a question may name a journal that only the manifest gives).
+    """
+    kind = expected_kind(question)
+    if kind is None or not sentences:
+        return None
+    context_words = {w.lower() for w in re.findall(r"[\w’'&+-]+", context)}
+    unknown = [n for n in _words(_names(question)) if n.lower() not in context_words]
+    if unknown:
+        return f"the passages found do not mention {', '.join(unknown)}"
+    if not any(_has_fact(kind, question, s.text) for s in sentences):
+        wanted = {"number": "a number", "date": "a date", "name": "the names"}[kind]
+        return f"the closest passages discuss the topic but do not give {wanted} that answers it"
+    return None
+
+
+def _has_fact(kind: str, question: str, sentence: str) -> bool:
+    if kind == "date":
+        return bool(set(DATE.findall(sentence)) - set(DATE.findall(question)))
+    if kind == "name":
+        asked = {w.lower() for w in _words(CAPITALIZED.findall(question))}
+        return any(w.lower() not in asked for w in _words(CAPITALIZED.findall(sentence)[1:]))
+    new_numbers = [m for m in NUMBER.finditer(sentence) if m.group(0).lower() not in question.lower()]
+    if not new_numbers:
+        return False
+    noun = _counted_noun(question)
+    words = [_stem(w) for w in re.findall(r"[\w-]+", sentence.lower())]
+    if not noun or noun not in words:
+        return True  # the counted thing is named differently here: any new number may answer
+    # "how many workgroups" needs a number counting workgroups: within a few words before it.
+    positions = [i for i, w in enumerate(words) if w == noun]
+    number_positions = [i for i, w in enumerate(words) if NUMBER.fullmatch(w) and w not in question.lower()]
+    return any(0 < p - n <= 4 for p in positions for n in number_positions)
+
+
+def _counted_noun(question: str) -> str:
+    """The head noun of "how many key informant interviews were ..." (here: interview)."""
+    match = COUNT_QUESTION.search(question)
+    words: list[str] = []
+    for word in (match.group(2) or "").split() if match else []:
+        if word.lower() in NOT_NOUN:
+            break
+        words.append(word)
+    return _stem(words[-1]) if words else ""
+
+
+def _names(question: str) -> list[str]:
+    """Capitalized names inside the question (not its first word), e.g. Baltimore, JGIM."""
+    body = question.strip()
+    first = re.match(r"\W*\w+", body)
+    body = body[first.end() :] if first else body
+    return [n for n in CAPITALIZED.findall(body) if n.lower() not in {"i", "cbo", "cbos"}]
+
+
+def _words(phrases: Iterable[str]) -> list[str]:
+    return [w for p in phrases for w in p.split()]
+
+
+def _stem(word: str) -> str:
+    return re.sub(r"(ies|es|s)$", "", word.lower())
