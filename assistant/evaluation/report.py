@@ -177,7 +177,7 @@ def plot_tags(summary: dict[str, Any], path: Path) -> None:
     tags = list(summary["by_tag"])
     values = [summary["by_tag"][t]["correct_rate"] or 0.0 for t in tags]
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(tags) + 1.2))
-    ax.barh(tags, values, color="#4a7ab5")
+    ax.barh([f"{t} ({summary['by_tag'][t]['n']})" for t in tags], values, color="#4a7ab5")
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("correct rate (supported answer, or abstained when unanswerable)")
