@@ -82,8 +82,10 @@ def browser():
         chromium.close()
 
 
-def open_page(browser, ui, width: int = 1280, height: int = 900):
-    context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
+def open_page(browser, ui, width: int = 1280, height: int = 900, scheme: str = "light"):
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, color_scheme=scheme, accept_downloads=True
+    )
     page = context.new_page()
     page.hosts = set()
     page.on("request", lambda request: page.hosts.add(urlsplit(request.url).netloc))
@@ -199,6 +201,29 @@ def test_example_question_and_abstention(page):
     assert turn.locator("a.pa-cite").count() == 0
 
 
+def test_chat_limited_to_a_chosen_document(page, ui):
+    key = next(d.key for d in ui.library.catalog.documents() if "motivations" in d.key)
+    page.get_by_text("Limit the chat to documents, types or years").click()
+    page.click("#only-docs input")
+    page.locator("ul[role=listbox] li", has_text="collaboration-motivations.md").click()
+    page.keyboard.press("Escape")
+    ask(page, EXAMPLES[0])
+    files = last_turn(page).locator(".pa-file").all_text_contents()  # also inside closed sources
+    assert files and all(f.startswith(key.rsplit("/", 1)[-1]) for f in files)
+
+
+def test_passages_setting_limits_the_sources(page):
+    ask(page, EXAMPLES[1])
+    assert last_turn(page).locator("details.pa-source").count() >= 2  # with the default 6 passages
+    go_to(page, "Settings")
+    page.fill("#top-k input[type=number]", "1")
+    page.press("#top-k input[type=number]", "Enter")
+    go_to(page, "Chat")
+    ask(page, EXAMPLES[1])
+    assert last_turn(page).locator("details.pa-source").count() == 1
+    assert set(last_turn(page).locator("a.pa-cite").all_inner_texts()) == {"[1]"}
+
+
 def test_upload_a_pdf_ask_about_it_then_delete_it(page, ui, tmp_path):
     pdf = make_pdf(tmp_path / "zephyr-report.pdf")
     fake = tmp_path / "fake.pdf"
@@ -312,16 +337,19 @@ def wcag_contrast(page: Page, selector: str) -> float:
     )
 
 
-@pytest.mark.parametrize(("width", "height"), [(1280, 900), (390, 844)])
-def test_layout_is_usable_at_desktop_and_phone_width(browser, ui, width, height):
-    page = open_page(browser, ui, width, height)
+@pytest.mark.parametrize(
+    ("width", "height", "scheme"), [(1280, 900, "light"), (390, 844, "light"), (390, 844, "dark")]
+)
+def test_layout_is_usable_at_desktop_and_phone_width(browser, ui, width, height, scheme):
+    page = open_page(browser, ui, width, height, scheme)
+    name = f"{width}" + ("-dark" if scheme == "dark" else "")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SHOTS / f"chat-empty-{width}.png")
+    page.screenshot(path=SHOTS / f"chat-empty-{name}.png")
     ask(page, EXAMPLES[0])
     last_turn(page).locator("a.pa-cite").first.click()
     page.wait_for_timeout(400)  # the smooth scroll to the opened source
-    page.screenshot(path=SHOTS / f"chat-answer-{width}.png")
-    page.screenshot(path=SHOTS / f"chat-answer-{width}-full.png", full_page=True)
+    page.screenshot(path=SHOTS / f"chat-answer-{name}.png")
+    page.screenshot(path=SHOTS / f"chat-answer-{name}-full.png", full_page=True)
 
     assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
     for selector in ["#question textarea", "button:has-text('Send')", "#chat .pa-source[open] mark"]:
@@ -332,6 +360,6 @@ def test_layout_is_usable_at_desktop_and_phone_width(browser, ui, width, height)
 
     go_to(page, "Library")
     expect(page.locator("#documents")).to_contain_text("Communities Joined in Action")
-    page.screenshot(path=SHOTS / f"library-{width}.png", full_page=True)
+    page.screenshot(path=SHOTS / f"library-{name}.png", full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.context.close()

@@ -359,7 +359,9 @@ def build(bot: Assistant, settings: Settings | None = None) -> gr.Blocks:
                 info="extractive: sentences quoted from the library. "
                 + ("llm: written by the configured model." if len(ui.modes) > 1 else "No LLM is configured."),
             )
-            top_k = gr.Slider(1, 12, value=ui.settings.top_k, step=1, label="Passages retrieved per question")
+            top_k = gr.Slider(
+                1, 12, ui.settings.top_k, step=1, label="Passages retrieved per question", elem_id="top-k"
+            )
 
         chat_inputs = [question, turns, mode, top_k, only_docs, only_types, only_years]
         chat_outputs = [question, chatbot, turns, export]
