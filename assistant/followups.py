@@ -20,7 +20,7 @@ REFERRING = re.compile(
     re.IGNORECASE,
 )
 CONTINUATION = re.compile(
-    r"^\s*(and|what about|how about|also|why|how so|tell me more|more on)\b", re.IGNORECASE
+    r"^\s*(and|what about|how about|also|how so|tell me more|more on)\b", re.IGNORECASE
 )
 
 

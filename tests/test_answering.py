@@ -1,0 +1,126 @@
+"""The default (extractive) answer engine on the real corpus store: citations, honesty, follow-ups."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from langchain_core.callbacks import BaseCallbackHandler
+
+from assistant.answering.citations import CITATION_MARK
+from assistant.answering.coverage import expected_kind, missing_fact
+from assistant.catalog import Filters
+from assistant.followups import standalone_question
+
+ANSWERABLE = [
+    ("Why does a backbone organization need stable funding?", "communities-joined-in-action-findings.md"),
+    ("How do we share power with a new CBO?", "multisector-partnership-strategies.md"),
+    (
+        "How many people contributed data to the relational organizing study?",
+        "relational-organizing-covid19.md",
+    ),
+    (
+        "What recommendations did administrators give for collaborating with CBOs?",
+        "health-care-organizations-partnering-with-cbos.md",
+    ),
+]
+OFF_TOPIC = ["How do I renew a passport?", "What is the capital of Australia?", "Give me a lasagna recipe"]
+NEAR_MISSES = [
+    "What budget did the Reading Hospital CCP have?",
+    "How much money did the Robert Wood Johnson Foundation give to Aligning Systems for Health?",
+    "How many co-leaders does the Baltimore partnership have?",
+]
+
+
+@pytest.mark.parametrize(("question", "document"), ANSWERABLE)
+def test_answer_cites_verbatim_sentences_of_retrieved_passages(corpus_assistant, question, document):
+    answer = corpus_assistant.ask(question)
+    assert not answer.abstained, answer.notes
+    retrieved = {p.id: p for p in answer.retrieved}
+    assert answer.citations
+    for citation in answer.citations:
+        assert citation.passage.id in retrieved  # resolves to a retrieved passage
+        start, end = citation.span
+        assert citation.passage.text[start:end] == citation.sentence  # the span is that sentence
+        assert f"{citation.sentence} [{citation.number}]" in answer.text  # quoted verbatim, then [n]
+    assert document in {c.source.rsplit("/", 1)[-1] for c in answer.citations}
+    assert len(CITATION_MARK.sub("", answer.text).split()) <= 120 + 40  # one sentence may overrun
+
+
+def test_every_answer_sentence_carries_a_citation(corpus_assistant):
+    answer = corpus_assistant.ask("How can partners build trust with each other?")
+    pieces = [p for p in re.split(r"(?<=\])\s+", answer.text) if p.strip()]
+    assert pieces and all(CITATION_MARK.search(p) for p in pieces)
+    numbers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+    assert numbers == {c.number for c in answer.citations}
+
+
+@pytest.mark.parametrize("question", OFF_TOPIC + NEAR_MISSES)
+def test_uncovered_questions_abstain_and_show_nearest_passages(corpus_assistant, question):
+    answer = corpus_assistant.ask(question)
+    assert answer.abstained
+    assert not answer.citations
+    assert "does not cover" in answer.text
+    assert answer.retrieved  # the nearest passages are still shown
+
+
+def test_follow_up_is_rewritten_with_the_conversation(corpus_assistant):
+    history = [
+        {"role": "user", "content": "What is the Reading Hospital Community Connections Program?"},
+        {"role": "assistant", "content": "A partnership in Reading, Pennsylvania [1]"},
+    ]
+    answer = corpus_assistant.ask("Who are its partners?", history)
+    assert "Reading" in answer.standalone_question
+    assert not answer.abstained
+    assert any("Reading Hospital" in c.passage.text for c in answer.citations)
+
+
+def test_standalone_question_leaves_self_contained_questions_alone():
+    history = [{"role": "user", "content": "What is relational organizing?"}]
+    question = "Why does a backbone organization need stable funding?"
+    assert standalone_question(question, history) == question
+    assert "relational" in standalone_question("What did they find?", history)
+
+
+def test_stream_yields_the_answer_text_then_the_answer(corpus_assistant):
+    items = list(corpus_assistant.stream("Why does a backbone organization need stable funding?"))
+    *pieces, final = items
+    assert len(pieces) > 1 and all(isinstance(p, str) for p in pieces)
+    assert "".join(pieces) == final.text
+
+
+def test_filters_limit_the_answer_to_chosen_documents(corpus_assistant):
+    key = "corpus/relational-organizing-covid19.md"
+    answer = corpus_assistant.ask("How do partners build trust?", filters=Filters(sources=(key,)))
+    assert answer.retrieved and {p.source for p in answer.retrieved} == {key}
+
+
+def test_langchain_callbacks_see_each_stage(corpus_assistant):
+    class Recorder(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.names: list[str] = []
+
+        def on_chain_start(self, serialized, inputs, **kwargs):
+            self.names.append(kwargs.get("name") or "")
+
+    recorder = Recorder()
+    corpus_assistant.ask("What is relational organizing?", config={"callbacks": [recorder]})
+    assert {"rewrite", "retrieve", "answer"} <= set(recorder.names)
+
+
+def test_fact_kind_detection():
+    assert expected_kind("How many key informant interviews were conducted?") == "number"
+    assert expected_kind("When did the interviews take place?") == "date"
+    assert expected_kind("When a health system contracts with a CBO, what is needed?") is None
+    assert expected_kind("How do we share power?") is None
+
+
+def test_missing_fact_needs_the_counted_thing_and_the_named_place():
+    from assistant.answering.citations import Sentence
+    from assistant.types import Passage
+
+    passage = Passage("p", "Each of its workgroups includes at least three co-leaders.", "s", "t")
+    sentence = Sentence(passage.text, (0, len(passage.text)), passage)
+    assert missing_fact("How many co-leaders does each workgroup have?", [sentence], passage.text) is None
+    assert missing_fact("How many workgroups does it have?", [sentence], passage.text)
+    assert "Baltimore" in missing_fact("How many co-leaders does Baltimore have?", [sentence], passage.text)
