@@ -148,11 +148,25 @@ def save_thresholds(summary: dict[str, Any], settings: Settings, questions: Path
 
     measured = {key: round(summary[key], 4) for key in GATED if summary.get(key) is not None}
     source = (
-        f"measured by `assistant eval --save-thresholds` on {datetime.now():%Y-%m-%d} over "
-        f"{questions.name} ({summary['questions']} questions), a store built from corpus/ with default "
-        f"settings (mode {settings.retrieval_mode}, top_k {settings.top_k}, chunk_tokens "
-        f"{settings.chunk_tokens}, min_relevance {settings.min_relevance}); threshold = measured - {MARGIN}"
+        f"measured by `assistant eval --save-thresholds` on {datetime.now():%Y-%m-%d} at "
+        f"{code_version()} over {questions.name} ({summary['questions']} questions), a store built "
+        f"from corpus/ with settings: mode {settings.retrieval_mode}, top_k {settings.top_k}, "
+        f"chunk_tokens {settings.chunk_tokens}, min_relevance {settings.min_relevance}; "
+        f"threshold = measured - {MARGIN}"
     )
     thresholds = {key: round(max(0.0, value - MARGIN), 4) for key, value in measured.items()}
     record = {"source": source, "margin": MARGIN, "measured": measured, "thresholds": thresholds}
     THRESHOLDS.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def code_version() -> str:
+    """The commit measured (`-dirty`: with uncommitted changes), so a threshold can be traced."""
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=PROJECT_ROOT, capture_output=True, text=True
+        )
+    except OSError:
+        return "an unknown commit"
+    return f"commit {done.stdout.strip()}" if done.returncode == 0 else "an unknown commit"
