@@ -114,6 +114,7 @@ def run_report(
         f"# {title}",
         f"{summary['questions']} questions ({summary['answerable']} answerable, "
         f"{summary['unanswerable']} unanswerable). Formulas: `evals/README.md`.",
+        "Configuration: " + ", ".join(f"{k} {v}" for k, v in summary.get("config", {}).items()),
         summary_table(summary),
         "## By tag",
         tag_table(summary),

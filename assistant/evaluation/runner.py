@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
@@ -31,7 +32,21 @@ def run_eval(
         records.append(record)
     summary = compute_metrics(questions, records)
     summary["warnings"] = evidence_warnings(questions, library_texts)
+    summary["config"] = run_config(assistant, len(library_texts))
     return records, summary
+
+
+def run_config(assistant: Assistant, chunks: int) -> dict[str, Any]:
+    """What produced these numbers, so a summary can be reproduced."""
+    settings = assistant.settings
+    return {
+        **asdict(assistant.retrieval),
+        "min_relevance": settings.min_relevance,
+        "answer_mode": settings.answer_mode,
+        "chunk_tokens": settings.chunk_tokens,
+        "embedding_model": str(settings.embedding_model or "bundled all-MiniLM-L6-v2"),
+        "chunks_in_store": chunks,
+    }
 
 
 def library_passages(assistant: Assistant) -> list[Passage]:
