@@ -16,7 +16,14 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from assistant.answering.citations import Sentence
 from assistant.answering.coverage import expected_kind, missing_fact
-from assistant.answering.extractive import SentenceVectors, compose, select_sentences
+from assistant.answering.extractive import (
+    ScoredSentence,
+    SentenceVectors,
+    choose_sentences,
+    compose,
+    rerank_passages,
+    score_sentences,
+)
 from assistant.catalog import NO_FILTERS, Filters
 from assistant.followups import Message, standalone_question
 from assistant.ingest import Library
@@ -41,6 +48,7 @@ class Turn:
     standalone: str = ""
     passages: list[Passage] = field(default_factory=list)
     query_vector: np.ndarray | None = None
+    scored: list[ScoredSentence] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -70,11 +78,16 @@ class Assistant:
             max_per_document=self.settings.max_per_document,
         )
         self._llm = None
-        self.chain = (
+        self.prepare_chain, self.chain = self._build_chains()
+
+    def _build_chains(self) -> tuple[Runnable, Runnable]:
+        """rewrite -> retrieve -> rerank (the preparation streaming answerers reuse) -> answer."""
+        prepare = (
             _timed("rewrite", self._rewrite)
             | _timed("retrieve", self._retrieve)
-            | _timed("answer", self._answer)
+            | _timed("rerank", self._rerank)
         )
+        return prepare, prepare | _timed("answer", self._answer)
 
     # --- public API ------------------------------------------------------------------------
     def ask(
@@ -116,8 +129,8 @@ class Assistant:
         return self.library.ingest(paths, prune=prune, progress=progress)
 
     def prepare(self, turn: Turn) -> Turn:
-        """The chain before the answer step (rewrite, retrieve), for answerers that stream."""
-        return (_timed("rewrite", self._rewrite) | _timed("retrieve", self._retrieve)).invoke(turn)
+        """The chain before the answer step, for answerers that stream."""
+        return self.prepare_chain.invoke(turn)
 
     @property
     def llm(self):  # built on first use: the LLM packages are optional
@@ -137,6 +150,19 @@ class Assistant:
 
     def _retrieve(self, turn: Turn) -> Turn:
         turn.passages, turn.query_vector = self.search.search(turn.standalone, self.retrieval, turn.filters)
+        return turn
+
+    def _rerank(self, turn: Turn) -> Turn:
+        """Score every sentence of the retrieved passages; the passage with the best one goes first."""
+        assert turn.query_vector is not None
+        turn.scored = score_sentences(
+            turn.standalone,
+            turn.query_vector,
+            turn.passages,
+            self.sentence_vectors,
+            _fact_check(turn.standalone),
+        )
+        turn.passages = rerank_passages(turn.passages, turn.scored)
         return turn
 
     def _answer(self, turn: Turn) -> Answer:
@@ -164,15 +190,11 @@ class Assistant:
         )
 
     def extractive(self, turn: Turn, mode: str = "extractive", notes: list[str] | None = None) -> Answer:
-        assert turn.query_vector is not None
-        chosen = select_sentences(
-            turn.standalone,
-            turn.query_vector,
+        chosen = choose_sentences(
+            turn.scored,
             turn.passages,
-            self.sentence_vectors,
             max_sentences=self.settings.answer_max_sentences,
             max_words=self.settings.answer_max_words,
-            prefer=_fact_check(turn.standalone),
         )
         if not chosen:
             return self.abstain(turn, "no sentence in the retrieved passages answers the question")
@@ -196,11 +218,7 @@ class Assistant:
         other = Assistant.__new__(Assistant)
         other.__dict__.update(self.__dict__)
         other.retrieval = replace(self.retrieval, **changes)
-        other.chain = (
-            _timed("rewrite", other._rewrite)
-            | _timed("retrieve", other._retrieve)
-            | _timed("answer", other._answer)
-        )
+        other.prepare_chain, other.chain = other._build_chains()
         return other
 
 

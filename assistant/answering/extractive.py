@@ -35,25 +35,24 @@ class SentenceVectors:
         return np.stack([self.cache[t] for t in texts])
 
 
-def select_sentences(
+ScoredSentence = tuple[Sentence, float]
+CJK = re.compile(r"[\u3000-\u9fff\uac00-\ud7af]")
+
+
+def score_sentences(
     question: str,
     query_vector: np.ndarray,
     passages: list[Passage],
     vectors: SentenceVectors,
-    *,
-    max_sentences: int = 4,
-    max_words: int = 120,
-    passages_read: int = 4,
     prefer: Callable[[Sentence], bool] | None = None,
-) -> list[tuple[Sentence, float]]:
-    """Rank the sentences of the top passages by closeness to the question, keep the best few."""
-    candidates = [
-        s for p in passages[:passages_read] for s in passage_sentences(p) if len(s.text.split()) >= MIN_WORDS
-    ]
+) -> list[ScoredSentence]:
+    """Every answer-sized sentence of the passages, scored by how well it answers; best first."""
+    candidates = [s for p in passages for s in passage_sentences(p) if len(s.text.split()) >= MIN_WORDS]
     if not candidates:
         return []
     similarity = vectors([s.text for s in candidates]) @ query_vector
     question_words = content_words(question)
+    question_script = _is_cjk(question)
     rank_of = {p.id: rank for rank, p in enumerate(passages)}
     scored = []
     for sentence, sim in zip(candidates, similarity, strict=True):
@@ -62,10 +61,35 @@ def select_sentences(
         score = float(sim) + 0.15 * overlap - 0.02 * rank_of[sentence.passage.id]
         if prefer is not None and prefer(sentence):
             score += 0.1  # it carries the kind of fact the question asks for
+        if _is_cjk(sentence.text) != question_script:
+            score -= 0.5  # answer in the question's language (the model ranks across scripts poorly)
         scored.append((sentence, score))
-    scored.sort(key=lambda item: item[1], reverse=True)
+    return sorted(scored, key=lambda item: item[1], reverse=True)
+
+
+def rerank_passages(passages: list[Passage], scored: list[ScoredSentence]) -> list[Passage]:
+    """Passages ordered by their best sentence: the one that answers the question comes first."""
+    best: dict[str, float] = {}
+    for sentence, score in scored:
+        best.setdefault(sentence.passage.id, score)
+    return sorted(passages, key=lambda p: best.get(p.id, float("-inf")), reverse=True)
+
+
+def choose_sentences(
+    scored: list[ScoredSentence],
+    passages: list[Passage],
+    *,
+    max_sentences: int = 4,
+    max_words: int = 120,
+    passages_read: int = 4,
+) -> list[ScoredSentence]:
+    """The best few sentences of the top passages: near the best score, no near-duplicates."""
+    readable = {p.id for p in passages[:passages_read]}
+    scored = [item for item in scored if item[0].passage.id in readable]
+    if not scored:
+        return []
     best = scored[0][1]
-    chosen: list[tuple[Sentence, float]] = []
+    chosen: list[ScoredSentence] = []
     words = 0
     for sentence, score in scored:
         if len(chosen) >= max_sentences or score < best - 0.12:
@@ -80,7 +104,12 @@ def select_sentences(
     return chosen
 
 
-def compose(chosen: list[tuple[Sentence, float]], passages: list[Passage]) -> tuple[str, list[Citation]]:
+def _is_cjk(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and sum(1 for c in letters if CJK.match(c)) > 0.3 * len(letters)
+
+
+def compose(chosen: list[ScoredSentence], passages: list[Passage]) -> tuple[str, list[Citation]]:
     """Order the sentences to read well (by passage rank, then position) and number the citations."""
     order = {p.id: rank for rank, p in enumerate(passages)}
     ordered = sorted(chosen, key=lambda item: (order[item[0].passage.id], item[0].span[0]))
