@@ -89,6 +89,11 @@ def test_eval_compare_runs_each_configuration(corpus_settings, corpus_library, t
     assert main([*args, "--compare", "bm25,hybrid-k3", "chunks-120"]) == 0
     summaries = json.loads((out / "compare.json").read_text())
     assert list(summaries) == ["bm25", "hybrid-k3", "chunks-120"]
+    configs = {name: s["config"] for name, s in summaries.items()}
+    assert (configs["bm25"]["mode"], configs["hybrid-k3"]["k"]) == ("bm25", 3)
+    # its own store, chunked finer than the corpus store
+    assert configs["chunks-120"]["chunk_tokens"] == 120
+    assert configs["chunks-120"]["chunks_in_store"] > configs["bm25"]["chunks_in_store"]
     for name in summaries:
         records = [json.loads(line) for line in (out / name / "results.jsonl").read_text().splitlines()]
         assert len(records) == 2
