@@ -219,7 +219,7 @@ def test_real_model_streamed_answer_cites_only_retrieved_passages(
     pieces = list(bot.stream(QUESTION))  # ask() runs the same generator to its end (see the stub tests)
     answer = pieces[-1]
     assert isinstance(answer, Answer) and "".join(pieces[:-1]) == answer.text
-    assert answer.mode in ("llm", "llm-fallback") and not answer.abstained
+    assert answer.mode in ("llm", "llm-fallback")
     assert any(n.startswith("citation check:") for n in answer.notes)  # the check ran
     assert_citations_resolve(answer)
     if answer.mode == "llm":

@@ -213,8 +213,10 @@ class LLMAnswerer:
             failure = str(exc)
         notes = [checker.summary(), *checker.notes] + ([failure] if failure else [])
         if not checker.supported:
-            reason = "the model's answer had no sentence supported by a cited passage"
-            fallback = assistant.extractive(turn, mode="llm-fallback", notes=[failure or reason, *notes])
+            notes = [failure or "the model's answer had no sentence supported by a cited passage", *notes]
+            fallback = assistant.extractive(turn, mode="llm-fallback", notes=notes)
+            # Kept even when the extractive answerer abstains, which sets its own mode and note.
+            fallback.mode, fallback.notes = "llm-fallback", list(dict.fromkeys([*notes, *fallback.notes]))
             yield fallback.text
             yield fallback
             return
