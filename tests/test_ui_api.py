@@ -57,6 +57,11 @@ def test_filters_limit_the_sources(client, corpus_library):
     assert answer["retrieved"] and {p["source"] for p in answer["retrieved"]} == {key}
 
 
+def test_top_k_sets_the_number_of_passages(client):
+    assert len(client.predict(question=QUESTION, api_name="/ask")["retrieved"]) == 6
+    assert len(client.predict(question=QUESTION, top_k=2, api_name="/ask")["retrieved"]) == 2
+
+
 def test_off_topic_question_abstains(client):
     answer = client.predict(question="What is the boiling point of mercury in kelvin?", api_name="/ask")
     assert answer["abstained"] and not answer["citations"] and answer["retrieved"]

@@ -212,9 +212,7 @@ def test_chat_limited_to_a_chosen_document(page, ui):
     assert files and all(f.startswith(key.rsplit("/", 1)[-1]) for f in files)
 
 
-def test_passages_setting_limits_the_sources(page):
-    ask(page, EXAMPLES[1])
-    assert last_turn(page).locator("details.pa-source").count() >= 2  # with the default 6 passages
+def test_passages_setting_limits_the_sources(page, ui):
     go_to(page, "Settings")
     page.fill("#top-k input[type=number]", "1")
     page.press("#top-k input[type=number]", "Enter")
@@ -222,6 +220,10 @@ def test_passages_setting_limits_the_sources(page):
     ask(page, EXAMPLES[1])
     assert last_turn(page).locator("details.pa-source").count() == 1
     assert set(last_turn(page).locator("a.pa-cite").all_inner_texts()) == {"[1]"}
+    page.locator("#chat button[aria-label='Dislike']").last.click()
+    expect(page.locator("#feedback-status")).to_contain_text("Feedback saved (down)")
+    record = json.loads(ui.settings.feedback_path.read_text().splitlines()[-1])
+    assert record["config"]["top_k"] == 1 and len(record["retrieved"]) == 1
 
 
 def test_upload_a_pdf_ask_about_it_then_delete_it(page, ui, tmp_path):
@@ -232,6 +234,8 @@ def test_upload_a_pdf_ask_about_it_then_delete_it(page, ui, tmp_path):
     expect(result_row(page, "zephyr-report.pdf")).to_contain_text("added")
     expect(result_row(page, "fake.pdf")).to_contain_text("named .pdf but the content is not a PDF")
     expect(page.locator("#documents")).to_contain_text("Zephyr County Pantry Partnership Report")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SHOTS / "library-upload-1280.png", full_page=True)
     stored = ui.settings.uploads_dir.resolve() / "zephyr-report.pdf"
     assert stored.is_file() and not (ui.settings.uploads_dir / "fake.pdf").exists()
 

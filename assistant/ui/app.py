@@ -260,7 +260,8 @@ class ChatApp:
         result = self.library.ingest([stored.path], progress=False).files[-1]
         if result.status in ("skipped", "duplicate"):
             stored.path.unlink(missing_ok=True)  # keep uploads_dir to what the library holds
-        detail = result.reason or (f"{result.chunks} passages" if result.chunks else "")
+        plural = "" if result.chunks == 1 else "s"
+        detail = result.reason or (f"{result.chunks} passage{plural}" if result.chunks else "")
         if result.status == "unchanged":
             detail = "already in the library"
         return name, result.status, detail
@@ -339,7 +340,7 @@ def build(bot: Assistant, settings: Settings | None = None) -> gr.Blocks:
             )
             add = gr.Button("Add to library", variant="primary", elem_id="add")
             results = gr.HTML(elem_id="upload-results")
-            with gr.Row(equal_height=True):
+            with gr.Row():
                 doomed = gr.Dropdown(
                     [],
                     label="Delete a document",
