@@ -112,7 +112,7 @@ def test_checker_keeps_to_the_word_limit():
     output = " ".join(["Hospitals partnered with food banks to screen patients [2]."] * 5)
     checker = check_answer(output, PASSAGES, max_words=20)
     assert checker.words == 16 and len(checker.text.split()) == 16 + 2  # 2 sentences of 8 words + marks
-    assert checker.counts["supported"] == 2 and checker.counts["dropped"] == 3
+    assert checker.counts["supported"] == 2 and checker.counts["dropped"] == 3 and checker.full
 
 
 WORDS = st.sampled_from(

@@ -141,6 +141,7 @@ class AnswerChecker:
     counts: dict[str, int] = field(default_factory=lambda: {"supported": 0, "marked": 0, "dropped": 0})
     numbers: dict[str, int] = field(default_factory=dict)  # passage id -> number shown
     words: int = 0  # words shown so far, marks not counted
+    full: bool = False  # a sentence went past max_words: the answer is complete
 
     @property
     def text(self) -> str:
@@ -171,6 +172,7 @@ class AnswerChecker:
             return self._drop(f"dropped a sentence without a valid citation: “{_short(claim)}”")
         words = len(claim.split())
         if self.shown and self.words + words > self.max_words:
+            self.full = True
             return self._drop(f"dropped a sentence past the {self.max_words}-word limit: “{_short(claim)}”")
         checked = [(self.passages[n - 1], *support(claim, self.passages[n - 1])) for n in valid]
         backed = [item for item in checked if item[1] >= SUPPORTED]

@@ -209,6 +209,8 @@ class LLMAnswerer:
                 if checker.supported and held:
                     yield (" " if len(checker.shown) > len(held) else "") + " ".join(held)
                     held = []
+                if checker.full:
+                    break  # stop the model: nothing more would be shown
         except LLMError as exc:
             failure = str(exc)
         notes = [checker.summary(), *checker.notes] + ([failure] if failure else [])
