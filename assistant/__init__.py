@@ -10,5 +10,8 @@ for _name, _value in {
     "ANONYMIZED_TELEMETRY": "False",
     "GRADIO_ANALYTICS_ENABLED": "False",
     "TOKENIZERS_PARALLELISM": "false",
+    # OpenMP threads sleep instead of spinning while they wait: on a shared CPU, spinning made one
+    # query embedding take ~1 s instead of ~50 ms (benchmarks/README.md).
+    "OMP_WAIT_POLICY": "PASSIVE",
 }.items():
     os.environ.setdefault(_name, _value)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,56 @@ from assistant.store import Embedder, VectorStore
 from assistant.types import FileResult, IngestReport, LoadedDocument, Passage
 
 log = logging.getLogger(__name__)
+
+# Parsed documents are embedded together once this many chunks wait: one model call and one Chroma
+# write per batch instead of per file (tiny per-file batches left the model mostly idle).
+WRITE_BATCH_CHUNKS = 256
+Pending = list[tuple[DocumentRecord, list[Passage]]]  # parsed, not yet written
+
+
+class WriteQueue:
+    """Parsed documents waiting to be embedded and stored, a batch at a time. A full batch is written
+    in a worker thread while the caller parses the next files (the model releases the GIL); one batch
+    at most is in flight, so memory stays bounded."""
+
+    def __init__(self, write: Callable[[Pending], None]) -> None:
+        self.write = write
+        self.items: Pending = []
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer")
+        self._writing: tuple[Pending, Future] | None = None
+
+    def __enter__(self) -> WriteQueue:
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        try:
+            if exc_type is None:
+                self._submit()
+            self._wait()
+        finally:
+            self._pool.shutdown()
+
+    def add(self, record: DocumentRecord, passages: list[Passage]) -> None:
+        self.items.append((record, passages))
+        if sum(len(p) for _, p in self.items) >= WRITE_BATCH_CHUNKS:
+            self._submit()
+
+    def twin(self, digest: str) -> DocumentRecord | None:
+        """A queued or in-flight document with this content (not in the catalog yet)."""
+        writing = self._writing[0] if self._writing else []
+        return next((r for r, _ in [*writing, *self.items] if r.content_hash == digest), None)
+
+    def _submit(self) -> None:
+        self._wait()
+        if self.items:
+            batch, self.items = self.items, []
+            self._writing = (batch, self._pool.submit(self.write, batch))
+
+    def _wait(self) -> None:
+        if self._writing:
+            future = self._writing[1]
+            self._writing = None
+            future.result()  # a failed write stops the run here
 
 
 def document_key(path: Path) -> str:
@@ -92,13 +143,14 @@ class Library:
         manifests: dict[Path, dict] = {}
         count = token_counter(self.settings.model_path)
         bar = tqdm(files, desc="Ingesting", unit="file", disable=not progress)
-        for path in bar:
-            bar.set_postfix_str(path.name[:40])
-            result = self._ingest_file(path, manifests, count)
-            report.files.append(result)
-            report.chunks_written += result.chunks if result.status in ("added", "updated") else 0
-            if result.status == "skipped":
-                tqdm.write(f"skipped {path}: {result.reason}")
+        with WriteQueue(self._write_many) as pending:
+            for path in bar:
+                bar.set_postfix_str(path.name[:40])
+                result = self._ingest_file(path, manifests, count, pending)
+                report.files.append(result)
+                report.chunks_written += result.chunks if result.status in ("added", "updated") else 0
+                if result.status == "skipped":
+                    tqdm.write(f"skipped {path}: {result.reason}")
         if prune:
             report.files.extend(self.prune())
         report.seconds = time.perf_counter() - started
@@ -110,25 +162,27 @@ class Library:
         report = IngestReport()
         self.reconcile()
         count = token_counter(self.settings.model_path)
-        for document in tqdm(documents, desc="Ingesting", unit="doc", disable=not progress):
-            existing = self.catalog.document(document.source)
-            if existing and existing.content_hash == document.content_hash:
-                report.files.append(FileResult(document.source, "unchanged", existing.chunk_count))
-                continue
-            passages = chunk_document(document, count, self.settings.chunk_tokens)
-            record = DocumentRecord(
-                key=document.source,
-                content_hash=document.content_hash,
-                title=str(document.metadata.get("title", document.source)),
-                type=document.metadata.get("type"),
-                year=_year(document.metadata.get("year")),
-                metadata=document.metadata,
-                chunk_count=len(passages),
-            )
-            self._write(record, passages)
-            status = "updated" if existing else "added"
-            report.files.append(FileResult(document.source, status, len(passages)))
-            report.chunks_written += len(passages)
+        documents = tqdm(documents, desc="Ingesting", unit="doc", disable=not progress)
+        with WriteQueue(self._write_many) as pending:
+            for document in documents:
+                existing = self.catalog.document(document.source)
+                if existing and existing.content_hash == document.content_hash:
+                    report.files.append(FileResult(document.source, "unchanged", existing.chunk_count))
+                    continue
+                passages = chunk_document(document, count, self.settings.chunk_tokens)
+                record = DocumentRecord(
+                    key=document.source,
+                    content_hash=document.content_hash,
+                    title=str(document.metadata.get("title", document.source)),
+                    type=document.metadata.get("type"),
+                    year=_year(document.metadata.get("year")),
+                    metadata=document.metadata,
+                    chunk_count=len(passages),
+                )
+                pending.add(record, passages)
+                status = "updated" if existing else "added"
+                report.files.append(FileResult(document.source, status, len(passages)))
+                report.chunks_written += len(passages)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -144,7 +198,7 @@ class Library:
                 )
         return removed
 
-    def _ingest_file(self, path: Path, manifests: dict[Path, dict], count) -> FileResult:
+    def _ingest_file(self, path: Path, manifests: dict[Path, dict], count, pending: WriteQueue) -> FileResult:
         key = document_key(path)
         try:
             digest = (
@@ -158,6 +212,7 @@ class Library:
         if existing and existing.content_hash == digest:
             return FileResult(key, "unchanged", existing.chunk_count)
         twin = self.catalog.document_with_hash(digest) if digest else None
+        twin = twin or (pending.twin(digest) if digest else None)
         if twin and twin.key != key:
             return FileResult(key, "duplicate", reason=f"same content as {twin.key}, stored once")
         try:
@@ -181,13 +236,16 @@ class Library:
             metadata=document.metadata,
             chunk_count=len(passages),
         )
-        self._write(record, passages)
+        pending.add(record, passages)
         return FileResult(key, "updated" if existing else "added", len(passages))
 
-    def _write(self, record: DocumentRecord, passages: list[Passage]) -> None:
+    def _write_many(self, items: Pending) -> None:
         # Order matters for crash safety: vectors first, then the catalog commit, then old vectors
         # out. A kill in between leaves only vectors the catalog doesn't know: reconcile() drops them.
-        vectors = self.embedder.encode([embedding_text(record.title, p.section, p.text) for p in passages])
+        chunks = [(record, p) for record, passages in items for p in passages]
+        if not chunks:
+            return
+        vectors = self.embedder.encode([embedding_text(r.title, p.section, p.text) for r, p in chunks])
         metadatas = [
             {
                 k: v
@@ -200,11 +258,12 @@ class Library:
                 }.items()
                 if v is not None
             }
-            for p in passages
+            for record, p in chunks
         ]
-        self.vectors.upsert([p.id for p in passages], vectors, [p.text for p in passages], metadatas)
-        old = self.catalog.replace_document(record, passages)
-        self.vectors.delete(sorted(old - {p.id for p in passages}))
+        self.vectors.upsert([p.id for _, p in chunks], vectors, [p.text for _, p in chunks], metadatas)
+        for record, passages in items:
+            old = self.catalog.replace_document(record, passages)
+            self.vectors.delete(sorted(old - {p.id for p in passages}))
 
 
 def _year(value: object) -> int | None:

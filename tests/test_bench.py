@@ -1,0 +1,92 @@
+"""Smoke of `assistant bench` on tiny sizes: the shape of its output, never its timings."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.bench import BenchConfig, SourceChunk, bench_server, run, scaled_documents, vary_text
+
+
+def test_bench_writes_every_figure_with_goal_ratio_and_plot(tmp_path: Path, embedder, corpus_assistant):
+    cfg = BenchConfig(
+        tmp_path, sizes=[40, 120], abstracts=8, queries=4, asks=2, cold_runs=0, server=False, memory=False,
+        shared_store=None,
+    )  # fmt: skip
+    run(cfg, embedder, corpus_assistant, echo=False)
+
+    saved = json.loads((tmp_path / "bench.json").read_text())
+    assert saved["cores"] == os.cpu_count()
+    assert "ingest slice" in saved["stores"] and "perturbed vectors" in saved["stores"]
+    figures = {f["name"]: f for f in saved["figures"]}
+    expected = {"embed_raw", "ingest", "ingest_vs_raw", "reingest_speedup", "ask_p50_ms", "ask_p95_ms"}
+    expected |= {f"{mode}_{stat}_ms@{size}" for mode in ("dense", "bm25", "hybrid") for stat in ("p50", "p95")
+                 for size in ("40", "120")}  # fmt: skip
+    assert expected <= set(figures)
+    for name in ("ingest_vs_raw", "reingest_speedup", "hybrid_p95_ms@120", "ask_p95_ms"):
+        f = figures[name]
+        assert f["goal"] and f["ratio"] == pytest.approx(f["value"] / f["goal"], abs=1e-3)
+        assert f["met"] == (f["ratio"] >= 1 if f["direction"] == "min" else f["ratio"] <= 1)
+    assert figures["embed_raw"]["goal"] is None and figures["embed_raw"]["value"] > 0
+    assert saved["retrieval"]["120"]["chunks"] == 120
+    assert set(saved["retrieval"]["40"]) >= {"hybrid", "fts5_bm25", "chroma_query", "embed_query"}
+    assert (tmp_path / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # A second run reuses the built stores (their recipe is unchanged) and gives the same sizes.
+    marker = tmp_path / "work" / "store-120" / "bench-recipe.json"
+    built = marker.stat().st_mtime_ns
+    run(cfg, embedder, corpus_assistant, echo=False)
+    assert marker.stat().st_mtime_ns == built
+
+
+def _source(n_docs: int) -> list[list[SourceChunk]]:
+    rng = np.random.default_rng(0)
+    docs = []
+    for d in range(n_docs):
+        chunks = []
+        for i in range(3):
+            v = rng.normal(size=384).astype(np.float32)
+            text = f"Sentence one of doc {d} part {i}. Another sentence follows here! A third one?"
+            chunks.append(
+                SourceChunk(f"doc{d}", f"Title {d}", None, None, {}, "", None, text, v / np.linalg.norm(v))
+            )
+        docs.append(chunks)
+    return docs
+
+
+def test_scaled_documents_replicate_with_near_vectors_and_varied_text():
+    source = _source(4)  # 12 real chunks
+    docs = list(scaled_documents(source, 30))
+    chunks = [c for doc in docs for c in doc]
+    assert len(chunks) == 30
+    assert len({c.key for c in chunks}) == len(docs)  # every replica is its own document
+    originals = {(c.key, c.text): c.vector for doc in source for c in doc}
+    replica = docs[4][0]
+    assert replica.key == "doc0#replica-1" and replica.text != source[0][0].text
+    assert sorted(replica.text.split()) == sorted(source[0][0].text.split())
+    cosine = float(replica.vector @ originals[("doc0", source[0][0].text)])
+    assert 0.8 < cosine < 0.999
+    assert np.linalg.norm(replica.vector) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_vary_text_keeps_the_words():
+    text = "Alpha beta gamma. Delta epsilon zeta! Eta theta iota?"
+    varied = vary_text(text, random.Random(3))
+    assert sorted(varied.split()) == sorted(text.split())
+
+
+@pytest.mark.server
+def test_server_retrieval_runs_against_chroma_run(tmp_path: Path, embedder, corpus_library):
+    """Retrieval over a real `chroma run` serving a copy of the corpus store's vectors."""
+    figures, detail = bench_server(corpus_library.settings.data_dir, ["How do partners share power?"] * 3,
+                                   "corpus", embedder)  # fmt: skip
+    names = {f.name for f in figures}
+    assert "hybrid_p95_ms@corpus server" in names and detail["dense"]["p95_ms"] > 0
+    assert not (
+        corpus_library.settings.data_dir.parent / f"{corpus_library.settings.data_dir.name}-server-chroma"
+    ).exists()
