@@ -364,6 +364,8 @@ def test_layout_is_usable_at_desktop_and_phone_width(browser, ui, width, height,
 
     go_to(page, "Library")
     expect(page.locator("#documents")).to_contain_text("Communities Joined in Action")
+    box = page.locator("#documents table").bounding_box()
+    assert box and box["x"] + box["width"] <= width  # every column visible, none clipped
     page.screenshot(path=SHOTS / f"library-{name}.png", full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.context.close()

@@ -142,7 +142,9 @@ def test_results_and_library_tables_escape_names():
     record = DocumentRecord("/d/uploads/<b>x.md", "h", "<script>t</script>", "report", 2021, {}, 4)
     table = rendering.documents_html([record])
     assert "<script" not in table and "<b>" not in table
-    assert text_of(table) == "1 documents, 4 passagesTitleTypeYearChunks<script>t</script><b>x.mdreport20214"
+    assert text_of(table) == (
+        "1 documents, 4 passagesTitleTypeYearChunks<script>t</script><b>x.md · report · 2021report20214"
+    )
     assert "empty" in rendering.documents_html([])
 
 

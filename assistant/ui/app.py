@@ -82,6 +82,8 @@ CSS = """
 .pa-flash { outline: 3px solid #2563eb; }
 .pa-results, .pa-docs { width: 100%; border-collapse: collapse; }
 .pa-docs td:nth-child(n+3), .pa-docs th:nth-child(n+3) { text-align: right; white-space: nowrap; }
+.pa-narrow { display: none; }
+@media (max-width: 600px) { .pa-docs .pa-wide { display: none; } .pa-narrow { display: inline; } }
 .pa-results td, .pa-results th, .pa-docs td, .pa-docs th { padding: 4px 6px; text-align: left;
   border-bottom: 1px solid var(--border-color-primary); overflow-wrap: break-word; }
 .pa-skipped td:nth-child(2), .pa-duplicate td:nth-child(2) { color: #b91c1c; font-weight: 600; }

@@ -157,19 +157,27 @@ def conversation_markdown(answers: Sequence[Answer], exported: datetime | None =
 
 
 def documents_html(records: Sequence[Any]) -> str:
-    """The library as an escaped table: title (file beneath), type, year, chunks; wraps on a phone."""
+    """The library as an escaped table: title (file beneath), type, year, chunks.
+
+    On a phone the type and year columns give way to a line under the title (see the app's CSS).
+    """
     if not records:
         return '<p class="pa-head">The library is empty: add documents below.</p>'
-    rows = "".join(
-        f'<tr><td>{escape(r.title)}<div class="pa-file">{escape(r.key.rsplit("/", 1)[-1])}</div></td>'
-        f"<td>{escape(r.type or '')}</td><td>{r.year or ''}</td><td>{r.chunk_count}</td></tr>"
-        for r in records
-    )
+    rows = []
+    for r in records:
+        kind, year = escape(r.type or ""), str(r.year or "")
+        narrow = " · ".join(x for x in (kind, year) if x)
+        rows.append(
+            f'<tr><td>{escape(r.title)}<div class="pa-file">{escape(r.key.rsplit("/", 1)[-1])}'
+            f'<span class="pa-narrow"> · {narrow}</span></div></td>'
+            f'<td class="pa-wide">{kind}</td><td class="pa-wide">{year}</td><td>{r.chunk_count}</td></tr>'
+        )
     chunks = sum(r.chunk_count for r in records)
     return (
         f'<p class="pa-head">{len(records)} documents, {chunks} passages</p>'
-        '<table class="pa-docs"><thead><tr><th>Title</th><th>Type</th><th>Year</th><th>Chunks</th></tr>'
-        f"</thead><tbody>{rows}</tbody></table>"
+        '<table class="pa-docs"><thead><tr><th>Title</th>'
+        '<th class="pa-wide">Type</th><th class="pa-wide">Year</th><th>Chunks</th></tr>'
+        f"</thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
 
