@@ -5,11 +5,17 @@ import pytest
 from assistant.retrieval import RetrievalConfig
 
 QUESTIONS = {
-    "relational-organizing-covid19.md": "How did relational organizing help COVID-19 response collaborations?",
+    "relational-organizing-covid19.md": (
+        "How did relational organizing help COVID-19 response collaborations?"
+    ),
     "multisector-partnership-strategies.md": "How can a partnership share power among its members?",
     "communities-joined-in-action-findings.md": "Why does a backbone organization need stable funding?",
-    "health-care-organizations-partnering-with-cbos.md": "How do health care organizations work with CBOs on social care?",
-    "health-social-sector-collaboration-motivations.md": "What frustrations did social sector organizations voice about health sector partners?",
+    "health-care-organizations-partnering-with-cbos.md": (
+        "How do health care organizations work with CBOs on social care?"
+    ),
+    "health-social-sector-collaboration-motivations.md": (
+        "What frustrations did social sector organizations voice about health sector partners?"
+    ),
 }
 
 
