@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     documents = sub.add_parser("documents", help="list the documents in the library")
     documents.set_defaults(func=run_documents)
 
-    for module in ("assistant.evaluation.cli", "assistant.ui.app", "assistant.bench"):
+    for module in ("assistant.evaluation.cli", "assistant.ui.app", "assistant.bench", "assistant.sync"):
         try:
             __import__(module, fromlist=["register"]).register(sub)
         except ModuleNotFoundError as exc:

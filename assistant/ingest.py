@@ -22,6 +22,7 @@ from assistant.chunking import chunk_document, embedding_text, token_counter
 from assistant.loading import SUPPORTED_SUFFIXES, LoadError, content_hash, load_file, load_manifest
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store import Embedder, VectorStore
+from assistant.sync import sync_fields
 from assistant.types import FileResult, IngestReport, LoadedDocument, Passage
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,12 @@ class Library:
 
     def reconcile(self) -> int:
         """Drop vectors the catalog does not know (left by a run killed between the two writes)."""
-        orphans = self.vectors.all_ids() - self.catalog.chunk_ids()
+        if self.settings.chroma_host:  # a shared server: only this catalog's documents are ours to clean
+            mine = {record.key for record in self.catalog.documents()}
+            orphans = {i for i, m in self.vectors.metadatas().items() if m.get("source") in mine}
+            orphans -= self.catalog.chunk_ids()
+        else:
+            orphans = self.vectors.all_ids() - self.catalog.chunk_ids()
         self.vectors.delete(sorted(orphans))
         return len(orphans)
 
@@ -255,6 +261,7 @@ class Library:
                     "year": record.year,
                     "section": p.section,
                     "page": p.page,
+                    **sync_fields(record, p),  # lets another instance rebuild its catalog (sync.py)
                 }.items()
                 if v is not None
             }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +121,22 @@ class VectorStore:
 
     def all_ids(self) -> set[str]:
         return set(self._call("get", include=[])["ids"])
+
+    def metadatas(self, page: int = 5000) -> dict[str, dict]:
+        """Every chunk id with its metadata, read a page at a time."""
+        return {i: m for i, _, m in self.records(page, documents=False)}
+
+    def records(self, page: int = 5000, documents: bool = True) -> Iterator[tuple[str, str, dict]]:
+        """(id, text, metadata) of every stored chunk, a page at a time."""
+        include = ["documents", "metadatas"] if documents else ["metadatas"]
+        offset = 0
+        while True:
+            got = self._call("get", include=include, limit=page, offset=offset)
+            texts = got["documents"] or [""] * len(got["ids"])
+            yield from zip(got["ids"], texts, [m or {} for m in got["metadatas"]], strict=True)
+            if len(got["ids"]) < page:
+                return
+            offset += page
 
     def count(self) -> int:
         return int(self._call("count"))

@@ -1,0 +1,119 @@
+"""Scale-out: many app instances share one Chroma server, each with its own SQLite catalog.
+
+The catalog (documents, chunk texts, the FTS5 BM25 index) is per instance, so a document another
+instance ingested is in the shared collection but unknown here: dense hits on it would be dropped
+and BM25 would never find it. `sync` rebuilds this instance's catalog from the collection, which
+carries every chunk's text and enough metadata (title, ordinal, document hash, chunk count) to do so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from assistant.catalog import DocumentRecord
+from assistant.settings import Settings
+from assistant.types import Passage
+
+
+def sync_fields(record: DocumentRecord, passage: Passage) -> dict[str, object]:
+    """What a chunk's vector metadata needs, beyond the filter fields, to rebuild the catalog."""
+    fields: dict[str, object] = {
+        "title": record.title,
+        "ordinal": passage.metadata.get("ordinal", 0),
+        "content_hash": record.content_hash,
+        "chunk_count": record.chunk_count,
+    }
+    if fields["ordinal"] == 0:  # the document's bibliographic metadata, once per document
+        fields["document"] = json.dumps(record.metadata, ensure_ascii=False, default=str)
+    return fields
+
+
+@dataclass
+class SyncReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    waiting: list[str] = field(default_factory=list)  # incomplete or two versions: mid-ingest elsewhere
+    legacy: int = 0  # chunks written before sync metadata existed: left as they are
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
+            f"{self.unchanged} unchanged, {len(self.waiting)} mid-ingest elsewhere (left for the next sync), "
+            f"{self.legacy} chunks without sync metadata"
+        )
+
+
+def sync(library) -> SyncReport:
+    """Make this instance's catalog match the shared collection, one document at a time."""
+    report = SyncReport()
+    versions: dict[str, dict[str, list[tuple[str, str, dict]]]] = defaultdict(lambda: defaultdict(list))
+    legacy_sources: set[str] = set()
+    for chunk_id, text, meta in library.vectors.records():
+        if "content_hash" not in meta:
+            report.legacy += 1
+            legacy_sources.add(str(meta.get("source")))
+            continue
+        versions[meta["source"]][meta["content_hash"]].append((chunk_id, text, meta))
+    local = {record.key: record for record in library.catalog.documents()}
+    for source, by_hash in versions.items():
+        complete = {h: c for h, c in by_hash.items() if len(c) == c[0][2]["chunk_count"]}
+        mine = local.get(source)
+        if mine and mine.content_hash in complete:
+            report.unchanged += 1
+        elif len(complete) == 1:
+            library.catalog.replace_document(*_document(source, *complete.popitem()))
+            (report.updated if mine else report.added).append(source)
+        else:
+            report.waiting.append(source)
+    for key in local.keys() - versions.keys() - legacy_sources:
+        library.catalog.remove_document(key)
+        report.removed.append(key)
+    return report
+
+
+def _document(
+    source: str, content_hash: str, chunks: list[tuple[str, str, dict]]
+) -> tuple[DocumentRecord, list[Passage]]:
+    chunks = sorted(chunks, key=lambda c: c[2]["ordinal"])
+    first = chunks[0][2]
+    record = DocumentRecord(
+        key=source,
+        content_hash=content_hash,
+        title=first["title"],
+        type=first.get("type"),
+        year=first.get("year"),
+        metadata=json.loads(first.get("document", "{}")),
+        chunk_count=len(chunks),
+    )
+    passages = [
+        Passage(
+            id=chunk_id,
+            text=text,
+            source=source,
+            title=record.title,
+            section=meta.get("section", ""),
+            page=meta.get("page"),
+            metadata={"ordinal": meta["ordinal"]},
+        )
+        for chunk_id, text, meta in chunks
+    ]
+    return record, passages
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    command = subparsers.add_parser(
+        "sync", help="rebuild this instance's catalog from the shared Chroma server (scale-out)"
+    )
+    command.set_defaults(func=run_sync)
+
+
+def run_sync(args: argparse.Namespace) -> int:
+    from assistant.ingest import Library
+
+    print(sync(Library.open(Settings())).summary())
+    return 0

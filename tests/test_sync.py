@@ -1,0 +1,52 @@
+"""Scale-out: two app instances, each with its own catalog, sharing one real `chroma run` server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.bench import chroma_server, free_port
+from assistant.ingest import Library
+from assistant.retrieval import LibrarySearch, RetrievalConfig
+from assistant.settings import Settings
+from assistant.sync import sync
+
+pytestmark = pytest.mark.server
+
+
+def test_sync_shares_documents_between_instances_and_ingest_keeps_the_others(tmp_path: Path, embedder):
+    port = free_port()
+    (tmp_path / "server").mkdir()
+    server = chroma_server(tmp_path / "server", port)
+    try:
+        a, b = (
+            Library.open(Settings(data_dir=tmp_path / n, chroma_host="127.0.0.1", chroma_port=port), embedder)
+            for n in ("a", "b")
+        )
+        files = tmp_path / "files"
+        files.mkdir()
+        (files / "trust.md").write_text("# Building trust\n\nHealth workers build trust with people.\n")
+        (files / "money.md").write_text("# Funding\n\nBlended funding pools pay for shared staff.\n")
+        trust, money = (str((files / name).resolve()) for name in ("trust.md", "money.md"))
+        assert a.ingest([files / "trust.md"], progress=False).count("added") == 1
+
+        # B's own ingest must not delete A's vectors as "orphans" of B's catalog.
+        assert b.ingest([files / "money.md"], progress=False).count("added") == 1
+        assert a.vectors.count() == 2 and b.catalog.document(trust) is None
+
+        # After a sync B knows A's document, and BM25 (B's own FTS5 index) finds it.
+        report = sync(b)
+        assert report.added == [trust] and report.unchanged == 1
+        assert b.catalog.document(trust).title == "Building trust"
+        hits, _ = LibrarySearch(b).search("health workers trust", RetrievalConfig(mode="bm25"))
+        assert hits and "trust" in hits[0].text
+        assert sync(a).added == [money]
+
+        # A removes its document; B's next sync drops it from B's catalog.
+        a.remove(trust)
+        assert sync(b).removed == [trust]
+        assert [d.title for d in b.catalog.documents()] == ["Funding"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
