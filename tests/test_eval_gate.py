@@ -107,3 +107,25 @@ def test_eval_compare_runs_each_configuration(corpus_settings, corpus_library, t
 def test_eval_compare_refuses_an_unknown_configuration(tmp_path, capsys):
     assert main(["eval", "--compare", "hybrid", "sparse", "--data-dir", str(tmp_path / "data")]) == 2
     assert "unknown configuration 'sparse'" in capsys.readouterr().err
+
+
+def test_eval_beir_leaves_the_table_to_the_beir_module(tmp_path, capsys):
+    dataset = tmp_path / "tiny"
+    (dataset / "qrels").mkdir(parents=True)
+    docs = {"d1": "Backbone organizations need stable funding.", "d2": "Clinics hired organizers."}
+    (dataset / "corpus.jsonl").write_text(
+        "".join(json.dumps({"_id": i, "title": "", "text": t}) + "\n" for i, t in docs.items())
+    )
+    (dataset / "queries.jsonl").write_text(json.dumps({"_id": "q1", "text": "backbone funding"}) + "\n")
+    (dataset / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\n")
+    out, data = tmp_path / "out", tmp_path / "data"
+    assert main(["eval", "--beir", str(dataset), "--data-dir", str(data), "--out", str(out)]) == 0
+    report = (out / "report.md").read_text()
+    assert report.startswith("# BEIR: tiny") and "| retrieval | nDCG@10 |" in report
+    assert "| retrieval | nDCG@10 |" in capsys.readouterr().out
+
+
+def test_eval_beir_reports_a_malformed_dataset(tmp_path, capsys):
+    (tmp_path / "broken").mkdir()
+    assert main(["eval", "--beir", str(tmp_path / "broken"), "--data-dir", str(tmp_path / "data")]) == 2
+    assert f"{tmp_path / 'broken' / 'corpus.jsonl'}: no such file" in capsys.readouterr().err
