@@ -56,10 +56,12 @@ def test_support_passes_quotes_and_close_paraphrase_and_returns_the_matching_sen
     assert support(claim, STUDY)[0] >= SUPPORTED
 
 
-def test_support_rejects_invented_numbers_flipped_negation_and_unrelated_claims():
+def test_support_rejects_invented_numbers_names_flipped_negation_and_unrelated_claims():
     assert support("A total of 20 people contributed data for analysis.", STUDY)[0] < SUPPORTED
     assert support("The program included insurers.", PROGRAM)[0] < SUPPORTED
     assert support("Insurers paid for the food bank screening in full.", STUDY)[0] < SUPPORTED
+    # Every other word matches, but the passage names no Ohio.
+    assert support("Hospitals in Ohio partnered with food banks to screen patients.", PROGRAM)[0] < SUPPORTED
 
 
 def test_instructions_inside_a_passage_are_not_evidence():

@@ -88,8 +88,9 @@ def support(claim: str, passage: Passage) -> tuple[float, Sentence | None]:
 
     A claim is supported when most of its content words appear in one sentence of the passage or in
     that sentence with its neighbours; quoting and close paraphrase pass, invented facts (numbers,
-    names, claims the passage doesn't make) and flipped negations do not. Instruction-like text in a
-    passage is not evidence, and a claim of fewer than two content words says too little to check.
+    names the passage doesn't have, claims it doesn't make) and flipped negations do not.
+    Instruction-like text in a passage is not evidence, and a claim of fewer than two content words
+    says too little to check.
     """
     words = stems(claim)
     sentences = passage_sentences(passage)
@@ -110,9 +111,16 @@ def support(claim: str, passage: Passage) -> tuple[float, Sentence | None]:
         return 0.0, best_sentence
     if set(re.findall(r"\d+", claim)) - set(re.findall(r"\d+", passage.text)):
         best = min(best, 0.4)  # a number the passage doesn't have is never supported
+    if _names(claim) - stems(f"{passage.title} {passage.text}"):
+        best = min(best, 0.4)  # nor a name it doesn't have ("the Pennsylvania Department of ...")
     if bool(NEGATION.search(claim)) != bool(NEGATION.search(best_sentence.text)):
         best = min(best, 0.4)  # "X does not Y" is not supported by "X does Y", nor the reverse
     return best, best_sentence
+
+
+def _names(claim: str) -> frozenset[str]:
+    """Stems of the claim's capitalized words after its first: names of people, places, organizations."""
+    return stems(" ".join(re.findall(r"(?<=\s)[A-Z][\w-]*", claim)))
 
 
 def answer_sentences(text: str) -> list[str]:
