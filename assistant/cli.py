@@ -106,6 +106,7 @@ def run_documents(args: argparse.Namespace) -> int:
 
 def render_answer(answer) -> str:
     lines = [answer.text, ""]
+    lines += [f"note: {note}" for note in answer.notes]
     if answer.abstained:
         lines.append("Nearest passages:")
         for passage in answer.retrieved[:3]:
@@ -118,7 +119,8 @@ def render_answer(answer) -> str:
             continue
         seen.add(citation.number)
         where = f", {citation.passage.location}" if citation.passage.location else ""
-        lines.append(f"  [{citation.number}] {citation.title}{where}")
+        flag = "" if citation.supported else " (not supported by this passage)"
+        lines.append(f"  [{citation.number}] {citation.title}{where}{flag}")
         lines.append(f"      “{citation.sentence}”")
     return "\n".join(lines)
 
