@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from assistant.types import LoadedDocument, Passage, Section
 
 MODEL_WINDOW = 256  # all-MiniLM-L6-v2 reads at most 256 word pieces, [CLS] and [SEP] included
 PREFIX_TOKENS = 48  # the title / section prefix is cut to this many word pieces
+MAX_CHARS_PER_TOKEN = 10  # English runs about 4.5; a piece of text longer than this is cut
 CJK_STOP = re.compile(r"(?<=[。！？])")
 
 TokenCounter = Callable[[str], int]
@@ -25,26 +26,61 @@ TokenCounter = Callable[[str], int]
 
 @lru_cache(maxsize=4)
 def token_counter(model_path: Path) -> TokenCounter:
-    """Count word pieces with the embedding model's own tokenizer."""
+    """Count word pieces with the embedding model's own tokenizer, through its Rust core when it has
+    one (the Python wrapper costs ten times the counting of a short text)."""
+    from tokenizers import Tokenizer
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(model_path))
-    return lambda text: len(tokenizer.encode(text, add_special_tokens=False))
+    if getattr(tokenizer, "backend_tokenizer", None) is None:
+        return lambda text: len(tokenizer.encode(text, add_special_tokens=False))
+    core = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+    core.no_truncation()
+    core.no_padding()
+    return lambda text: len(core.encode(text, add_special_tokens=False))
 
 
 _segmenter = pysbd.Segmenter(language="en", clean=False)
+MAX_BLOCK_CHARS = 2000  # pysbd's time grows with the square of a paragraph's sentences: feed it blocks
+SENTENCE_END = re.compile(r"[.!?。！？][\"'”’)\]]*\s")
 
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of a text, paragraph by paragraph (a line break always ends a sentence)."""
     sentences: list[str] = []
     for paragraph in re.split(r"\n+", text):
-        paragraph = " ".join(paragraph.split())
-        if not paragraph:
-            continue
-        for sentence in _segmenter.segment(paragraph):
-            sentences.extend(s.strip() for s in CJK_STOP.split(sentence) if s.strip())
+        for block in _blocks(" ".join(paragraph.split())):
+            for sentence in _segment(block):
+                sentences.extend(s.strip() for s in CJK_STOP.split(sentence) if s.strip())
     return sentences
+
+
+def _blocks(paragraph: str) -> Iterator[str]:
+    """A long paragraph cut at sentence ends into blocks of about MAX_BLOCK_CHARS (a block without a
+    sentence end in it is left whole: pysbd is slow on many sentences, not on long ones)."""
+    while len(paragraph) > MAX_BLOCK_CHARS:
+        ends = [match.end() for match in SENTENCE_END.finditer(paragraph, 0, MAX_BLOCK_CHARS)]
+        after = None if ends else SENTENCE_END.search(paragraph, MAX_BLOCK_CHARS)
+        cut = ends[-1] if ends else after.end() if after else len(paragraph)
+        yield paragraph[:cut]
+        paragraph = paragraph[cut:]
+    if paragraph:
+        yield paragraph
+
+
+def _segment(block: str) -> list[str]:
+    """pysbd's sentence boundaries, the text cut from the block itself: nothing dropped or changed."""
+    if len(block) > MAX_BLOCK_CHARS:  # one long sentence (see _blocks); pysbd compiles it into a regex
+        return [block]
+    starts, cursor = [0], 0
+    for segment in _segmenter.segment(block):
+        segment = segment.strip()
+        start = block.find(segment, cursor) if segment else -1
+        if start > starts[-1]:
+            starts.append(start)
+        if start >= 0:
+            cursor = start + len(segment)
+    return [block[a:b] for a, b in zip(starts, [*starts[1:], len(block)], strict=True)]
 
 
 def embedding_text(title: str, section: str, text: str) -> str:
@@ -111,20 +147,42 @@ def _units(section: Section, count_tokens: TokenCounter, budget: int) -> Iterato
 
 
 def _fit(sentence: str, count_tokens: TokenCounter, budget: int) -> Iterator[str]:
-    """A sentence longer than the budget is cut between words (rare: tables, run-on text)."""
-    if count_tokens(sentence) < budget:
+    """A sentence over the budget is cut between words (rare: tables, run-on text), a word over it
+    (a URL, base64) between characters; nothing is dropped."""
+    if _fits(sentence, count_tokens, budget):
         yield sentence
         return
-    piece: list[str] = []
-    for word in sentence.split():
-        if piece and count_tokens(" ".join([*piece, word])) >= budget:
-            yield " ".join(piece)
-            piece = []
-        if count_tokens(word) >= budget:  # one huge "word" (a URL, base64): hard cut
-            word = word[: budget * 2]
-        piece.append(word)
-    if piece:
-        yield " ".join(piece)
+    words = [
+        piece
+        for word in sentence.split()
+        for piece in (_cut(word, "", count_tokens, budget) if len(word) > budget // 4 else [word])
+    ]
+    yield from _cut(words, " ", count_tokens, budget)
+
+
+def _fits(text: str, count_tokens: TokenCounter, budget: int) -> bool:
+    # The length test first: it is free, and it bounds runs the tokenizer reads as one [UNK].
+    return len(text) <= budget * MAX_CHARS_PER_TOKEN and count_tokens(text) < budget
+
+
+def _cut(units: Sequence[str], joiner: str, count_tokens: TokenCounter, budget: int) -> Iterator[str]:
+    """Greedy longest runs of units that fit, each found by galloping then bisecting, so a huge run-on
+    text costs O(n log budget) token counts rather than one count per word."""
+    start = 0
+    while start < len(units):
+
+        def fits(end: int, start: int = start) -> bool:
+            return _fits(joiner.join(units[start:end]), count_tokens, budget)
+
+        good, step = start + 1, 1  # a single unit always goes, even if it alone is over
+        while good + step <= len(units) and fits(good + step):
+            good, step = good + step, step * 2
+        bad = min(good + step, len(units) + 1)
+        while bad - good > 1:
+            middle = (good + bad) // 2
+            good, bad = (middle, bad) if fits(middle) else (good, middle)
+        yield joiner.join(units[start:good])
+        start = good
 
 
 def _passage(

@@ -10,6 +10,7 @@ import hashlib
 import re
 import zipfile
 from collections.abc import Callable
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,10 @@ from assistant.types import LoadedDocument, Section
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm"}
 MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024  # a zip bomb stops here
+MAX_DOCX_XML = 25 * 1024 * 1024  # the body's XML: some 1,000 pages; python-docx holds it all in memory
 MAX_PDF_PAGES = 5000
+# About 1,500 pages of prose (some minutes to embed); more is a data dump, not a document.
+MAX_TEXT_CHARS = 5_000_000
 
 
 class LoadError(Exception):
@@ -60,6 +64,11 @@ def load_file(
     sections = [s for s in sections if s.text.strip()]
     if not sections:
         raise LoadError("no text could be extracted")
+    if (chars := sum(len(s.text) for s in sections)) > MAX_TEXT_CHARS:
+        raise LoadError(
+            f"too much text ({chars / 1e6:.1f} million characters, limit {MAX_TEXT_CHARS / 1e6:g} million);"
+            " split the file"
+        )
     metadata: dict[str, Any] = {"type": "user document", **(manifest_entry or {})}
     metadata.setdefault("title", found_title or _title_from_name(path))
     return LoadedDocument(
@@ -155,18 +164,23 @@ def read_docx(data: bytes) -> tuple[list[Section], str | None]:
             names = archive.namelist()
             if "word/document.xml" not in names:
                 raise LoadError("not a Word document (no word/document.xml inside)")
+            # Declared sizes are safe to trust: zipfile stops inflating a member at its declared size.
             if sum(info.file_size for info in archive.infolist()) > MAX_DOCX_UNCOMPRESSED:
                 raise LoadError("Word document unpacks to over 200 MB (zip bomb?)")
-    except zipfile.BadZipFile as exc:
-        raise LoadError("not a Word document (not a valid .docx zip)") from exc
+            if archive.getinfo("word/document.xml").file_size > MAX_DOCX_XML:
+                raise LoadError(f"Word document text is over {MAX_DOCX_XML // 2**20} MB of XML (zip bomb?)")
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+        raise LoadError(f"not a Word document (not a valid .docx zip: {exc})") from exc
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx wraps lxml and zip errors variously
         raise LoadError(f"unreadable Word document ({type(exc).__name__}: {exc})") from exc
     sections: list[Section] = []
     heading, lines, title = "", [], document.core_properties.title or None
+    # paragraph.style searches styles.xml on every call (13 s for 20,000 paragraphs): map ids once.
+    style_names = {style.style_id: style.name or "" for style in document.styles}
     for paragraph in document.paragraphs:
-        style = (paragraph.style.name if paragraph.style is not None else "") or ""
+        style = style_names.get(paragraph._p.style, "")
         text = paragraph.text.strip()
         if style.startswith(("Heading", "Title")) and text:
             sections.append(Section("\n".join(lines), heading))
@@ -179,29 +193,85 @@ def read_docx(data: bytes) -> tuple[list[Section], str | None]:
     return sections, title
 
 
-def read_html(data: bytes) -> tuple[list[Section], str | None]:
-    from bs4 import BeautifulSoup
+HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+SKIP_TAGS = {"script", "style", "noscript", "template", "nav", "footer"}
+# Tags that start a new line of text; inline tags (a, b, span, ...) do not.
+BLOCK_TAGS = {
+    *HEADING_TAGS,
+    *"p div li ul ol dl dt dd td th tr table caption pre blockquote br hr section article main".split(),
+    *"header aside figure figcaption address form fieldset details summary".split(),
+}
 
-    soup = BeautifulSoup(decode_text(data), "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "nav", "footer"]):
-        tag.decompose()
-    title = soup.title.get_text(" ", strip=True) if soup.title else None
-    sections: list[Section] = []
-    heading, lines = "", []
-    for element in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "td", "pre", "blockquote"]):
-        text = element.get_text(" ", strip=True)
-        if not text:
-            continue
-        if element.name.startswith("h"):
-            sections.append(Section("\n".join(lines), heading))
-            heading, lines = text, []
-            title = title or (text if element.name == "h1" else None)
-        elif not element.find_parent(["p", "li", "td", "blockquote"]):
-            lines.append(text)
-    sections.append(Section("\n".join(lines), heading))
-    if not any(s.text.strip() for s in sections):  # pages made of bare divs
-        sections = [Section(soup.get_text("\n", strip=True))]
-    return sections, title
+
+class _HtmlText(HTMLParser):
+    """Headings and lines of text of an HTML page in one pass over its tags. Our own walk rather
+    than BeautifulSoup's tree: reading text out of that tree costs the square of the nesting depth,
+    so 100,000 nested divs ran for hours."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.sections: list[Section] = []
+        self.heading, self.lines, self.line = "", [], []
+        self.title: str | None = None
+        self.first_h1: str | None = None
+        self.skipping = 0  # depth inside script, style, nav, ...
+        self.capturing: str | None = None  # the <title> or heading tag being read
+        self.captured: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in SKIP_TAGS:
+            self.skipping += 1
+        elif tag == "title" or (tag in HEADING_TAGS and not self.skipping):
+            self._end_line()
+            self.capturing, self.captured = tag, []
+        elif tag in BLOCK_TAGS:
+            self._end_line()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in SKIP_TAGS:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag == self.capturing:
+            self._end_capture()
+        elif tag in BLOCK_TAGS:
+            self._end_line()
+
+    def handle_data(self, data: str) -> None:
+        if self.capturing:
+            self.captured.append(data)
+        elif not self.skipping:
+            self.line.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._end_capture()
+        self._end_line()
+        self.sections.append(Section("\n".join(self.lines), self.heading))
+
+    def _end_line(self) -> None:
+        text = " ".join("".join(self.line).split())
+        if text:
+            self.lines.append(text)
+        self.line = []
+
+    def _end_capture(self) -> None:
+        tag, text = self.capturing, " ".join("".join(self.captured).split())
+        self.capturing, self.captured = None, []
+        if not text or tag is None:
+            return
+        if tag == "title":
+            self.title = self.title or text
+            return
+        self.sections.append(Section("\n".join(self.lines), self.heading))
+        self.heading, self.lines = text, []
+        if tag == "h1":
+            self.first_h1 = self.first_h1 or text
+
+
+def read_html(data: bytes) -> tuple[list[Section], str | None]:
+    parser = _HtmlText()
+    parser.feed(decode_text(data))
+    parser.close()
+    return parser.sections, parser.title or parser.first_h1
 
 
 LOADERS: dict[str, Callable[[bytes], tuple[list[Section], str | None]]] = {

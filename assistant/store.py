@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.settings import Settings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +27,21 @@ class Embedder(Embeddings):
     """all-MiniLM-L6-v2 (or another local sentence-transformers folder), normalized vectors."""
 
     def __init__(self, model_path: Path, batch_size: int = 32) -> None:
-        from sentence_transformers import SentenceTransformer
-
         if not (model_path / "config.json").is_file() and not (model_path / "modules.json").is_file():
             raise FileNotFoundError(f"no sentence-transformers model in {model_path}")
-        self.model = SentenceTransformer(str(model_path), device="cpu")
+        self.model_path = model_path
         self.batch_size = batch_size
-        self.dimension = self.model.get_embedding_dimension()
+
+    @cached_property
+    def model(self) -> SentenceTransformer:
+        """Loaded on first use (4 s): a re-ingest of unchanged files never needs it."""
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(str(self.model_path), device="cpu")
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_embedding_dimension())
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         return self.model.encode(
