@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import docx
 import pytest
+from pypdf import PdfReader, PdfWriter
+from reportlab.pdfgen import canvas
 
 import assistant  # noqa: F401  (offline environment before any model import)
 from assistant.assistant import Assistant
@@ -48,3 +51,39 @@ def corpus_library(corpus_settings: Settings, embedder: Embedder) -> Library:
 @pytest.fixture(scope="session")
 def corpus_assistant(corpus_settings: Settings, corpus_library: Library) -> Assistant:
     return Assistant(corpus_settings, corpus_library)
+
+
+# --- real files for loader and ingest tests (plain functions: import them from conftest) ----------
+def write_pdf(path: Path, pages: list[str], title: str | None = None) -> Path:
+    """A real PDF (reportlab), one string per page, each line of it drawn as a line of text."""
+    pdf = canvas.Canvas(str(path))
+    if title:
+        pdf.setTitle(title)
+    for page in pages:
+        text = pdf.beginText(72, 760)
+        for line in page.splitlines():
+            text.textLine(line)
+        pdf.drawText(text)
+        pdf.showPage()
+    pdf.save()
+    return path
+
+
+def write_encrypted_pdf(path: Path, password: str = "secret") -> Path:
+    plain = write_pdf(path.with_suffix(".plain.pdf"), ["Confidential partnership terms."])
+    writer = PdfWriter(clone_from=PdfReader(plain))
+    writer.encrypt(password)
+    writer.write(path)
+    plain.unlink()
+    return path
+
+
+def write_docx(path: Path, blocks: list[tuple[str, str]], title: str | None = None) -> Path:
+    """A real Word file (python-docx) from (style, text) blocks, e.g. ("Heading 1", "Findings")."""
+    document = docx.Document()
+    if title:
+        document.core_properties.title = title
+    for style, text in blocks:
+        document.add_paragraph(text, style=style)
+    document.save(str(path))
+    return path
