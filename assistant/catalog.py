@@ -169,6 +169,14 @@ class Filters:
 NO_FILTERS = Filters()
 
 
+# In a library of PRUNE_FROM chunks or more, a query term found in more than COMMON_TERM_SHARE of them
+# is dropped (unless no other term matches): its BM25 weight is near zero, but scoring its long
+# posting list was most of BM25's time at 100k chunks. SciFact test (11.5k chunks) BM25 nDCG@10
+# 0.6806 -> 0.6810, recall@100 0.911 -> 0.909 (benchmarks/README.md).
+COMMON_TERM_SHARE = 0.2
+PRUNE_FROM = 10_000
+
+
 def fts_query(text: str) -> str:
     """A question as an FTS5 OR-query of its content words (quoted: no FTS syntax gets through)."""
     words = [w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS and len(w) > 1]
@@ -292,9 +300,17 @@ class Catalog:
         weights: tuple[float, float, float] = (2.0, 1.0, 1.0),
     ) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) best first; FTS5's bm25() is negative, so we flip its sign."""
-        query = fts_query(question)
+        query = self._without_common_terms(fts_query(question))
         if not query or n <= 0:
             return []
+        if not filters:  # rank inside FTS5, then join only the n best: 2x faster
+            rows = self.db.execute(
+                "SELECT c.id, f.score FROM (SELECT rowid, -bm25(chunks_fts, ?, ?, ?) AS score FROM chunks_fts"
+                " WHERE chunks_fts MATCH ? ORDER BY score DESC LIMIT ?) f JOIN chunks c ON c.rowid = f.rowid"
+                " ORDER BY f.score DESC",
+                (*weights, query, n),
+            )
+            return [(r[0], float(r[1])) for r in rows]
         sql = (
             "SELECT c.id, -bm25(chunks_fts, ?, ?, ?) AS score FROM chunks_fts"
             " JOIN chunks c ON c.rowid = chunks_fts.rowid"
@@ -315,6 +331,16 @@ class Catalog:
         sql += " WHERE " + " AND ".join(where) + " ORDER BY score DESC LIMIT ?"
         args.append(n)
         return [(r[0], float(r[1])) for r in self.db.execute(sql, args)]
+
+    def _without_common_terms(self, query: str) -> str:
+        terms = query.split(" OR ") if query else []
+        total = self.chunk_count() if len(terms) > 1 else 0
+        if total < PRUNE_FROM:
+            return query
+        count = "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?"  # no scoring: fast
+        limit = COMMON_TERM_SHARE * total
+        kept = [t for t in terms if 0 < self.db.execute(count, (t,)).fetchone()[0] <= limit]
+        return " OR ".join(kept) if kept else query
 
     def chunk_count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])

@@ -90,3 +90,25 @@ def test_server_retrieval_runs_against_chroma_run(tmp_path: Path, embedder, corp
     assert not (
         corpus_library.settings.data_dir.parent / f"{corpus_library.settings.data_dir.name}-server-chroma"
     ).exists()
+
+
+def _catalog(tmp_path: Path, chunks: int):
+    from assistant.catalog import Catalog, DocumentRecord
+    from assistant.types import Passage
+
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    for d in range(chunks // 100):
+        words = ["rare" if d == 0 and i < 3 else "plain" for i in range(100)]
+        passages = [Passage(f"{d}-{i}", f"common words {w}", f"doc{d}", "T", "") for i, w in enumerate(words)]
+        catalog.replace_document(DocumentRecord(f"doc{d}", f"h{d}", "T", None, None, {}, 100), passages)
+    return catalog
+
+
+def test_bm25_skips_terms_in_most_chunks_only_in_large_libraries(tmp_path: Path):
+    from assistant.catalog import PRUNE_FROM
+
+    large = _catalog(tmp_path / "large", PRUNE_FROM)
+    assert {i for i, _ in large.bm25("common rare", 30)} == {"0-0", "0-1", "0-2"}  # "common" dropped
+    assert len(large.bm25("common absentword", 30)) == 30  # no other term matches: "common" stays
+    small = _catalog(tmp_path / "small", 300)
+    assert len(small.bm25("common rare", 30)) == 30  # small library: exact BM25 over every term
