@@ -76,6 +76,17 @@ def load_file(
     )
 
 
+# What PDF writers put in the title field when the author set none.
+PLACEHOLDER_TITLE = re.compile(
+    r"^\s*(untitled|anonymous|no title|title|document\d*|microsoft word - .*)\s*$", re.I
+)
+
+
+def _useful_title(title: object) -> str | None:
+    text = " ".join(str(title or "").split())
+    return None if not text or PLACEHOLDER_TITLE.match(text) else text
+
+
 def _title_from_name(path: Path) -> str:
     return re.sub(r"[-_]+", " ", path.stem).strip().capitalize() or path.name
 
@@ -140,7 +151,7 @@ def read_pdf(data: bytes) -> tuple[list[Section], str | None]:
             Section(text=page.extract_text() or "", page=number)
             for number, page in enumerate(reader.pages, start=1)
         ]
-        title = (reader.metadata.title if reader.metadata else None) or None
+        title = _useful_title(reader.metadata.title if reader.metadata else None)
     except LoadError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
