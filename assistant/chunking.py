@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,7 +18,8 @@ import pysbd
 from assistant.types import LoadedDocument, Passage, Section
 
 MODEL_WINDOW = 256  # all-MiniLM-L6-v2 reads at most 256 word pieces, [CLS] and [SEP] included
-PREFIX_TOKENS = 48  # the title / section prefix is cut to this many word pieces
+TITLE_TOKENS = 48  # a longer title is cut for embedding (1 in 200 SciFact titles is longer)
+HEADING_TOKENS = 24  # a longer "heading" is cut (often a whole paragraph styled as a heading)
 MAX_CHARS_PER_TOKEN = 10  # English runs about 4.5; a piece of text longer than this is cut
 CJK_STOP = re.compile(r"(?<=[。！？])")
 
@@ -98,12 +100,14 @@ def chunk_document(
     poorly); a heading always travels with the text under it and is never left at a chunk's end;
     a chunk never spans two PDF pages. `section` is the heading the chunk starts under.
     """
-    title = str(document.metadata.get("title", document.source))
-    fit_budget = max(32, min(max_tokens, MODEL_WINDOW - 4 - PREFIX_TOKENS))
+    title = _clip(str(document.metadata.get("title", document.source)), count_tokens, TITLE_TOKENS)
+    sections = [replace(s, heading=_clip(s.heading, count_tokens, HEADING_TOKENS)) for s in document.sections]
     units = [
         (piece, kind, section)
-        for section in document.sections
-        for piece, kind in _units(section, count_tokens, fit_budget)
+        for section in sections
+        for piece, kind in _units(
+            section, count_tokens, _fit_budget(title, section, count_tokens, max_tokens)
+        )
     ]
     passages: list[Passage] = []
     chunk: list[tuple[str, str, Section]] = []
@@ -129,6 +133,20 @@ def chunk_document(
     if chunk:
         passages.append(_passage(document, chunk, title, len(passages)))
     return passages
+
+
+def _clip(text: str, count_tokens: TokenCounter, limit: int) -> str:
+    """Text cut to at most `limit` word pieces, an ellipsis marking the cut."""
+    text = " ".join(text.split())
+    first = next(_fit(text, count_tokens, limit), "")
+    return first if first == text else f"{first} …"
+
+
+def _fit_budget(title: str, section: Section, count_tokens: TokenCounter, max_tokens: int) -> int:
+    """The most word pieces one sentence piece may hold: it may open a chunk right after its heading,
+    under the title and heading prefix, and all of that must fit the model window."""
+    prefix = count_tokens(embedding_text(title, section.heading, ""))
+    return max(16, min(max_tokens, MODEL_WINDOW - 2 - prefix - count_tokens(section.heading)))
 
 
 def _units(section: Section, count_tokens: TokenCounter, budget: int) -> Iterator[tuple[str, str]]:

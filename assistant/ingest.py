@@ -251,7 +251,7 @@ class Library:
         chunks = [(record, p) for record, passages in items for p in passages]
         if not chunks:
             return
-        vectors = self.embedder.encode([embedding_text(r.title, p.section, p.text) for r, p in chunks])
+        vectors = self.embedder.encode([embedding_text(p.title, p.section, p.text) for _, p in chunks])
         metadatas = [
             {
                 k: v
