@@ -68,15 +68,7 @@ class Assistant:
         self.library = library or Library.open(self.settings)
         self.search = LibrarySearch(self.library)
         self.sentence_vectors = SentenceVectors(self.library.embedder)
-        self.retrieval = RetrievalConfig(
-            mode=self.settings.retrieval_mode,
-            k=self.settings.top_k,
-            candidates=self.settings.candidates,
-            dense_weight=self.settings.dense_weight,
-            bm25_weight=self.settings.bm25_weight,
-            rrf_k=self.settings.rrf_k,
-            max_per_document=self.settings.max_per_document,
-        )
+        self.retrieval = RetrievalConfig.from_settings(self.settings)
         self._llm = None
         self.prepare_chain, self.chain = self._build_chains()
 

@@ -45,9 +45,12 @@ class Settings(BaseSettings):
     retrieval_mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
     top_k: int = 6
     candidates: int = 30
-    dense_weight: float = 1.0
-    bm25_weight: float = 1.0
+    # Hybrid fusion: "convex" (weighted sum of max-normalized scores) or "rrf"; tuned on SciFact train.
+    fusion: Literal["convex", "rrf"] = "convex"
+    dense_weight: float = 0.65
+    bm25_weight: float = 0.35
     rrf_k: int = 60
+    bm25_title_weight: float = 1.0
     max_per_document: int = 3
 
     # Answering.
