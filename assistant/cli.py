@@ -9,6 +9,7 @@ from pathlib import Path
 
 import assistant  # noqa: F401  (sets the offline environment first)
 from assistant.settings import Settings
+from assistant.store import StoreUnavailable
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except StoreUnavailable as exc:  # server down, disk full: one clear line, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 def run_ingest(args: argparse.Namespace) -> int:

@@ -21,7 +21,7 @@ from assistant.catalog import Catalog, DocumentRecord
 from assistant.chunking import chunk_document, embedding_text, token_counter
 from assistant.loading import SUPPORTED_SUFFIXES, LoadError, content_hash, load_file, load_manifest
 from assistant.settings import PROJECT_ROOT, Settings
-from assistant.store import Embedder, VectorStore
+from assistant.store import Embedder, StoreFull, VectorStore, is_disk_full
 from assistant.sync import sync_fields
 from assistant.types import FileResult, IngestReport, LoadedDocument, Passage
 
@@ -220,6 +220,8 @@ class Library:
         twin = self.catalog.document_with_hash(digest) if digest else None
         twin = twin or (pending.twin(digest) if digest else None)
         if twin and twin.key != key:
+            if existing:  # this file now holds another's content: its old version must not linger
+                self.remove(key)
             return FileResult(key, "duplicate", reason=f"same content as {twin.key}, stored once")
         try:
             if path.parent not in manifests:
@@ -267,10 +269,28 @@ class Library:
             }
             for record, p in chunks
         ]
-        self.vectors.upsert([p.id for _, p in chunks], vectors, [p.text for _, p in chunks], metadatas)
-        for record, passages in items:
-            old = self.catalog.replace_document(record, passages)
-            self.vectors.delete(sorted(old - {p.id for p in passages}))
+        ids = [p.id for _, p in chunks]
+        try:
+            self.vectors.upsert(ids, vectors, [p.text for _, p in chunks], metadatas)
+            for record, passages in items:
+                old = self.catalog.replace_document(record, passages)
+                self.vectors.delete(sorted(old - {p.id for p in passages}))
+        except Exception as exc:
+            self._drop_uncommitted(ids)
+            if is_disk_full(exc):
+                raise StoreFull(
+                    f"no space left on the disk holding {self.settings.data_dir} ({exc}); free some space"
+                    " and ingest again: the documents stored before are kept"
+                ) from exc
+            raise
+
+    def _drop_uncommitted(self, ids: list[str]) -> None:
+        """After a failed write, remove the new vectors the catalog did not take (best effort: the
+        next run's reconcile() removes whatever this cannot)."""
+        try:
+            self.vectors.delete(sorted(set(ids) - self.catalog.chunk_ids()))
+        except Exception:
+            log.warning("could not remove the vectors of a failed write; the next ingest will", exc_info=True)
 
 
 def _year(value: object) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Iterator, Sequence
 from functools import cached_property
@@ -21,6 +22,16 @@ log = logging.getLogger(__name__)
 
 class StoreUnavailable(RuntimeError):
     """The Chroma store (usually a server) cannot be reached."""
+
+
+class StoreFull(StoreUnavailable):
+    """No space left on the disk the store writes to."""
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """SQLite (the catalog, and Chroma underneath) and the OS each word it their own way."""
+    text = str(exc).lower()
+    return getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in text or "no space left" in text
 
 
 class Embedder(Embeddings):
