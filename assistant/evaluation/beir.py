@@ -83,11 +83,8 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
 
 
 def load_beir(dataset_dir: Path, split: str = "test") -> BeirDataset:
-    """corpus.jsonl, qrels/<split>.tsv and queries-<split>.jsonl (else queries.jsonl) of a dataset."""
-    corpus = {
-        str(r["_id"]): (str(r.get("title") or ""), r["text"])
-        for r in read_jsonl(dataset_dir / "corpus.jsonl")
-    }
+    """corpus.jsonl, qrels/<split>.tsv and queries-<split>.jsonl (else queries.jsonl) of a dataset;
+    the small files first, so a mistake there shows before the corpus is read."""
     qrels = read_qrels(dataset_dir / "qrels" / f"{split}.tsv")
     query_file = dataset_dir / f"queries-{split}.jsonl"
     if not query_file.is_file():
@@ -96,6 +93,10 @@ def load_beir(dataset_dir: Path, split: str = "test") -> BeirDataset:
     missing = qrels.keys() - queries.keys()
     if missing:
         raise BeirFormatError(f"{query_file}: {len(missing)} queries of qrels/{split}.tsv are missing")
+    corpus = {
+        str(r["_id"]): (str(r.get("title") or ""), r["text"])
+        for r in read_jsonl(dataset_dir / "corpus.jsonl")
+    }
     return BeirDataset(dataset_dir.name, corpus, queries, qrels)
 
 
@@ -112,15 +113,9 @@ def beir_library(dataset: BeirDataset, settings: Settings, embedder: Embedder | 
     library = Library.open(settings.model_copy(update={"data_dir": store}), embedder)
     marker = store / ".complete"
     if not marker.exists():
-        report = library.add_documents(as_document(i, *fields) for i, fields in dataset.corpus.items())
+        library.add_documents(as_document(i, *fields) for i, fields in dataset.corpus.items())
         marker.write_text(
-            json.dumps(
-                {
-                    "documents": len(dataset.corpus),
-                    "chunks": library.catalog.chunk_count(),
-                    "seconds": round(report.seconds, 1),
-                }
-            )
+            json.dumps({"documents": len(dataset.corpus), "chunks": library.catalog.chunk_count()})
         )
     return library
 
