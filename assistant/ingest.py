@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,54 +27,41 @@ from assistant.types import FileResult, IngestReport, LoadedDocument, Passage
 log = logging.getLogger(__name__)
 
 # Parsed documents are embedded together once this many chunks wait: one model call and one Chroma
-# write per batch instead of per file (tiny per-file batches left the model mostly idle).
-WRITE_BATCH_CHUNKS = 256
+# write per batch instead of per file (tiny per-file batches left the model mostly idle); a large
+# batch also lets the model sort more texts by length, so less padding.
+WRITE_BATCH_CHUNKS = 1024
 Pending = list[tuple[DocumentRecord, list[Passage]]]  # parsed, not yet written
 
 
 class WriteQueue:
-    """Parsed documents waiting to be embedded and stored, a batch at a time. A full batch is written
-    in a worker thread while the caller parses the next files (the model releases the GIL); one batch
-    at most is in flight, so memory stays bounded."""
+    """Parsed documents waiting to be embedded and stored together, a batch at a time. Written in the
+    caller's thread: on 2 cores, parsing the next files while the model ran slowed both down, for
+    no gain overall (benchmarks/README.md)."""
 
     def __init__(self, write: Callable[[Pending], None]) -> None:
         self.write = write
         self.items: Pending = []
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer")
-        self._writing: tuple[Pending, Future] | None = None
 
     def __enter__(self) -> WriteQueue:
         return self
 
     def __exit__(self, exc_type: object, *_: object) -> None:
-        try:
-            if exc_type is None:
-                self._submit()
-            self._wait()
-        finally:
-            self._pool.shutdown()
+        if exc_type is None:
+            self.flush()
 
     def add(self, record: DocumentRecord, passages: list[Passage]) -> None:
         self.items.append((record, passages))
         if sum(len(p) for _, p in self.items) >= WRITE_BATCH_CHUNKS:
-            self._submit()
+            self.flush()
 
     def twin(self, digest: str) -> DocumentRecord | None:
-        """A queued or in-flight document with this content (not in the catalog yet)."""
-        writing = self._writing[0] if self._writing else []
-        return next((r for r, _ in [*writing, *self.items] if r.content_hash == digest), None)
+        """A queued document with this content (not in the catalog yet)."""
+        return next((r for r, _ in self.items if r.content_hash == digest), None)
 
-    def _submit(self) -> None:
-        self._wait()
+    def flush(self) -> None:
         if self.items:
             batch, self.items = self.items, []
-            self._writing = (batch, self._pool.submit(self.write, batch))
-
-    def _wait(self) -> None:
-        if self._writing:
-            future = self._writing[1]
-            self._writing = None
-            future.result()  # a failed write stops the run here
+            self.write(batch)
 
 
 def document_key(path: Path) -> str:
