@@ -84,7 +84,10 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
 
 def load_beir(dataset_dir: Path, split: str = "test") -> BeirDataset:
     """corpus.jsonl, qrels/<split>.tsv and queries-<split>.jsonl (else queries.jsonl) of a dataset;
-    the small files first, so a mistake there shows before the corpus is read."""
+    a missing file shows before anything is read, and the small files are read before the corpus."""
+    for required in (dataset_dir / "corpus.jsonl", dataset_dir / "qrels" / f"{split}.tsv"):
+        if not required.is_file():
+            raise BeirFormatError(f"{required}: no such file")
     qrels = read_qrels(dataset_dir / "qrels" / f"{split}.tsv")
     query_file = dataset_dir / f"queries-{split}.jsonl"
     if not query_file.is_file():
