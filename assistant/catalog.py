@@ -169,11 +169,14 @@ class Filters:
 NO_FILTERS = Filters()
 
 
-# In a library of PRUNE_FROM chunks or more, a query term found in more than COMMON_TERM_SHARE of them
-# is dropped (unless no other term matches): its BM25 weight is near zero, but scoring its long
-# posting list was most of BM25's time at 100k chunks. SciFact test (11.5k chunks) BM25 nDCG@10
-# 0.6806 -> 0.6810, recall@100 0.911 -> 0.909 (benchmarks/README.md).
+# BM25's time is spent scoring every posting of the query's terms. In a library of PRUNE_FROM chunks or
+# more, a term found in over COMMON_TERM_SHARE of the chunks is dropped (its weight is near zero), then
+# the commonest remaining terms until at most POSTINGS_BUDGET postings are left; the rarest matching
+# term always stays, and with no matching term left the query is unchanged. SciFact test (11.5k
+# chunks) BM25 nDCG@10 0.6824 -> 0.6832, recall@100 0.914 -> 0.916; p95 at 100k chunks 50 -> 17 ms
+# (benchmarks/README.md).
 COMMON_TERM_SHARE = 0.2
+POSTINGS_BUDGET = 20_000
 PRUNE_FROM = 10_000
 
 
@@ -341,8 +344,11 @@ class Catalog:
         if total < PRUNE_FROM:
             return query
         count = "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?"  # no scoring: fast
-        limit = COMMON_TERM_SHARE * total
-        kept = [t for t in terms if 0 < self.db.execute(count, (t,)).fetchone()[0] <= limit]
+        kept, postings = [], 0
+        for n, term in sorted((self.db.execute(count, (t,)).fetchone()[0], t) for t in terms):
+            if 0 < n <= COMMON_TERM_SHARE * total and (not kept or postings + n <= POSTINGS_BUDGET):
+                kept.append(term)
+                postings += n
         return " OR ".join(kept) if kept else query
 
     def chunk_count(self) -> int:
