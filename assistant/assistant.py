@@ -225,7 +225,7 @@ def _context_of(passages: Iterable[Passage]) -> str:
     """Passage texts plus their documents' bibliographic facts (names a question may use)."""
     parts = []
     for passage in {p.id: p for p in passages}.values():
-        facts = [str(v) for k, v in passage.metadata.items() if k not in ("ordinal", "seed")]
+        facts = [str(v) for k, v in passage.metadata.items() if k not in ("ordinal", "seed", "pipeline")]
         parts += [passage.text, passage.title, *facts]
     return "\n".join(parts)
 

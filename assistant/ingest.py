@@ -17,7 +17,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from assistant.catalog import Catalog, DocumentRecord
-from assistant.chunking import chunk_document, embedding_text, token_counter
+from assistant.chunking import CHUNKER_VERSION, chunk_document, embedding_text, token_counter
 from assistant.loading import SUPPORTED_SUFFIXES, LoadError, content_hash, load_file, load_manifest
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store import Embedder, StoreFull, VectorStore, is_disk_full
@@ -111,6 +111,18 @@ class Library:
             embedder=embedder or Embedder(settings.model_path, settings.embedding_batch_size),
         )
 
+    @property
+    def pipeline(self) -> str:
+        """What turned files into stored chunks; when it changes, unchanged files are re-chunked."""
+        return f"chunker-{CHUNKER_VERSION}/{self.settings.chunk_tokens}/{self.settings.model_path.name}"
+
+    def _is_current(self, existing: DocumentRecord | None, digest: str) -> bool:
+        return bool(
+            existing
+            and existing.content_hash == digest
+            and existing.metadata.get("pipeline") == self.pipeline
+        )
+
     def remove(self, key: str) -> bool:
         old = self.catalog.remove_document(key)
         self.vectors.delete(sorted(old))
@@ -158,7 +170,7 @@ class Library:
         with WriteQueue(self._write_many) as pending:
             for document in documents:
                 existing = self.catalog.document(document.source)
-                if existing and existing.content_hash == document.content_hash:
+                if self._is_current(existing, document.content_hash):
                     report.files.append(FileResult(document.source, "unchanged", existing.chunk_count))
                     continue
                 passages = chunk_document(document, count, self.settings.chunk_tokens)
@@ -168,7 +180,7 @@ class Library:
                     title=str(document.metadata.get("title", document.source)),
                     type=document.metadata.get("type"),
                     year=_year(document.metadata.get("year")),
-                    metadata=document.metadata,
+                    metadata={**document.metadata, "pipeline": self.pipeline},
                     chunk_count=len(passages),
                 )
                 pending.add(record, passages)
@@ -201,7 +213,7 @@ class Library:
         except OSError as exc:
             return FileResult(key, "skipped", reason=f"cannot read ({exc.strerror or exc})")
         existing = self.catalog.document(key)
-        if existing and existing.content_hash == digest:
+        if self._is_current(existing, digest):
             return FileResult(key, "unchanged", existing.chunk_count)
         twin = self.catalog.document_with_hash(digest) if digest else None
         twin = twin or (pending.twin(digest) if digest else None)
@@ -227,7 +239,7 @@ class Library:
             title=str(document.metadata["title"]),
             type=document.metadata.get("type"),
             year=_year(document.metadata.get("year")),
-            metadata=document.metadata,
+            metadata={**document.metadata, "pipeline": self.pipeline},
             chunk_count=len(passages),
         )
         pending.add(record, passages)
