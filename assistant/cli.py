@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     documents = sub.add_parser("documents", help="list the documents in the library")
     documents.set_defaults(func=run_documents)
 
-    for module in ("assistant.evaluation.cli", "assistant.ui.app", "assistant.bench", "assistant.sync"):
+    for module in ("assistant.evaluation.cli", "assistant.ui.command", "assistant.bench", "assistant.sync"):
         try:
             __import__(module, fromlist=["register"]).register(sub)
         except ModuleNotFoundError as exc:

@@ -6,10 +6,8 @@ copy and like buttons, Progress, DownloadButton, auth); rendering.py turns answe
 
 from __future__ import annotations
 
-import argparse
 import ipaddress
 import logging
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -442,24 +440,3 @@ def launch(demo: gr.Blocks, settings: Settings, host: str, port: int | None, **o
         mcp_server=False,
         **options,
     )
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    settings = Settings()
-    serve = subparsers.add_parser(
-        "serve", help=f"start the chat UI (default http://{settings.host}:{settings.port})"
-    )
-    serve.add_argument("--host", default=settings.host, help="address to listen on (non-loopback needs auth)")
-    serve.add_argument("--port", type=int, default=settings.port)
-    serve.set_defaults(func=run_serve)
-
-
-def run_serve(args: argparse.Namespace) -> int:
-    settings = Settings()
-    try:
-        auth_for(args.host, settings)
-    except ValueError as exc:
-        print(f"assistant serve: {exc}", file=sys.stderr)
-        return 2
-    launch(build(Assistant(settings), settings), settings, args.host, args.port)
-    return 0
