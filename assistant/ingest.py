@@ -9,6 +9,7 @@ in one SQLite transaction.
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 # batch also lets the model sort more texts by length, so less padding.
 WRITE_BATCH_CHUNKS = 1024
 Pending = list[tuple[DocumentRecord, list[Passage]]]  # parsed, not yet written
+# Room a write must find free: a fixed margin (SQLite journals, Chroma's index files) plus, per chunk,
+# its vector, text and index entries in Chroma and the catalog, counted generously.
+MIN_FREE_BYTES = 2 * 2**20
+BYTES_PER_CHUNK = 16 * 2**10
 
 
 class WriteQueue:
@@ -123,6 +128,10 @@ class Library:
             and existing.metadata.get("pipeline") == self.pipeline
         )
 
+    def _count_tokens(self, text: str) -> int:
+        # The tokenizer loads on first use: a rerun over unchanged files never needs it.
+        return token_counter(self.settings.model_path)(text)
+
     def remove(self, key: str) -> bool:
         old = self.catalog.remove_document(key)
         self.vectors.delete(sorted(old))
@@ -136,6 +145,8 @@ class Library:
             orphans -= self.catalog.chunk_ids()
         else:
             orphans = self.vectors.all_ids() - self.catalog.chunk_ids()
+        if orphans:
+            self._check_space(0)
         self.vectors.delete(sorted(orphans))
         return len(orphans)
 
@@ -145,7 +156,7 @@ class Library:
         files, report.files = find_files(paths)
         self.reconcile()
         manifests: dict[Path, dict] = {}
-        count = token_counter(self.settings.model_path)
+        count = self._count_tokens
         bar = tqdm(files, desc="Ingesting", unit="file", disable=not progress)
         with WriteQueue(self._write_many) as pending:
             for path in bar:
@@ -165,7 +176,7 @@ class Library:
         started = time.perf_counter()
         report = IngestReport()
         self.reconcile()
-        count = token_counter(self.settings.model_path)
+        count = self._count_tokens
         documents = tqdm(documents, desc="Ingesting", unit="doc", disable=not progress)
         with WriteQueue(self._write_many) as pending:
             for document in documents:
@@ -251,6 +262,7 @@ class Library:
         chunks = [(record, p) for record, passages in items for p in passages]
         if not chunks:
             return
+        self._check_space(len(chunks))
         vectors = self.embedder.encode([embedding_text(p.title, p.section, p.text) for _, p in chunks])
         metadatas = [
             {
@@ -274,13 +286,25 @@ class Library:
                 old = self.catalog.replace_document(record, passages)
                 self.vectors.delete(sorted(old - {p.id for p in passages}))
         except Exception as exc:
-            self._drop_uncommitted(ids)
-            if is_disk_full(exc):
+            if is_disk_full(exc):  # no cleanup: another Chroma write now could hang (see _check_space)
                 raise StoreFull(
                     f"no space left on the disk holding {self.settings.data_dir} ({exc}); free some space"
                     " and ingest again: the documents stored before are kept"
                 ) from exc
+            self._drop_uncommitted(ids)
             raise
+
+    def _check_space(self, chunks: int) -> None:
+        """Refuse a write the disk cannot hold. On a full disk SQLite and Chroma fail part-way, and
+        Chroma's local client was seen to hang on its next write in the same process (1.5.9)."""
+        need = MIN_FREE_BYTES + chunks * BYTES_PER_CHUNK
+        free = shutil.disk_usage(self.settings.data_dir).free
+        if free < need:
+            raise StoreFull(
+                f"no space left on the disk holding {self.settings.data_dir} ({free / 2**20:.1f} MB free,"
+                f" about {need / 2**20:.0f} MB needed); free some space and ingest again: the documents"
+                " stored before are kept"
+            )
 
     def _drop_uncommitted(self, ids: list[str]) -> None:
         """After a failed write, remove the new vectors the catalog did not take (best effort: the
