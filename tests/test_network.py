@@ -40,6 +40,8 @@ import sys
 import traceback
 
 LOG = os.environ["NETGUARD_LOG"]
+with open(LOG + ".started", "a", encoding="utf-8") as started:  # which processes ran guarded
+    started.write(json.dumps(sys.argv) + "\n")
 sys.modules["uvloop"] = None  # uvloop connects in C, out of this guard's sight: use asyncio's loop
 
 
@@ -158,6 +160,10 @@ def guarded(tmp_path: Path):
                 self.cmd(*args), env=env, capture_output=True, text=True, timeout=timeout, cwd=PROJECT_ROOT
             )
 
+        def started(self) -> list[list[str]]:
+            path = Path(f"{log}.started")
+            return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
         def refused(self) -> list[dict]:
             return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
@@ -232,4 +238,6 @@ def test_ingest_ask_and_serve_stay_on_loopback(guarded, tmp_path):
     assert turn["page"] == 200 and "<html" in turn["html"].lower()
     assert 'class="pa-cite"' in turn["answer"] and "<mark>" in turn["answer"]
 
+    commands = [argv[1] if argv[0] == "-m" else argv[0] for argv in guarded.started() if len(argv) > 1]
+    assert {"ingest", "ask", "serve", "-c"} <= set(commands), guarded.started()  # each step ran guarded
     assert guarded.refused() == [], (tmp_path / "serve.log").read_text()[-3000:]
