@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import cycle
+from itertools import cycle, zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,10 @@ def conversations(path: Path = QUESTIONS) -> list[list[str]]:
     """Follow-ups after the question they follow; the other questions three to a conversation."""
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     pairs = [[r["history"][0]["content"], r["question"]] for r in rows if r.get("history")]
-    single = [r["question"] for r in rows if not r.get("history")]
+    answerable = iter([r["question"] for r in rows if not r.get("history") and r["answerable"]])
+    unanswerable = [r["question"] for r in rows if not r.get("history") and not r["answerable"]]
+    # One question the library can't answer in every three, so a short run sees both kinds.
+    single = [q for group in zip_longest(unanswerable, answerable, answerable) for q in group if q]
     triples = [single[i : i + 3] for i in range(0, len(single), 3)]
     mixed = [c for pair in zip(triples, pairs, strict=False) for c in pair]
     return mixed + triples[len(pairs) :] + pairs[len(triples) :]

@@ -195,7 +195,14 @@ class ChatApp:
             return None
         path = self.downloads / f"conversation-{datetime.now():%Y%m%d-%H%M%S-%f}.md"
         path.write_text(rendering.conversation_markdown([t.answer for t in turns]), encoding="utf-8")
+        self._prune_downloads()
         return str(path)
+
+    def _prune_downloads(self, keep: int = 200) -> None:
+        """Export files are written per turn (a download button needs a file): keep only the newest."""
+        files = sorted(self.downloads.iterdir(), key=lambda f: f.stat().st_mtime, reverse=True)
+        for old in files[keep:]:
+            old.unlink(missing_ok=True)
 
     # --- feedback --------------------------------------------------------------------------
     def on_like(self, turns: list[ChatTurn], data: gr.LikeData):
@@ -437,6 +444,8 @@ def launch(demo: gr.Blocks, settings: Settings, host: str, port: int | None, **o
         footer_links=["api"],
         ssr_mode=False,
         pwa=False,
+        # Conversation state is kept per browser session; bound it (Gradio keeps 10,000 by default).
+        state_session_capacity=1000,
         mcp_server=False,
         **options,
     )
