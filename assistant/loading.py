@@ -91,15 +91,20 @@ def _title_from_name(path: Path) -> str:
     return re.sub(r"[-_]+", " ", path.stem).strip().capitalize() or path.name
 
 
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+
+
 def decode_text(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    if b"\x00" in data[:8192]:
+    encoding = "UTF-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "UTF-8"
+    if encoding == "UTF-8" and b"\x00" in data[:8192]:
         raise LoadError("binary content, not text")
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-16" if encoding == "UTF-16" else "utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise LoadError(f"not UTF-8 text (invalid byte at offset {exc.start}); save it as UTF-8") from exc
+        raise LoadError(
+            f"not {encoding} text (invalid byte at offset {exc.start}); save it as UTF-8"
+        ) from exc
+    text = ANSI_ESCAPE.sub("", text)  # terminal colour codes in pasted logs
     controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\r\t\f")
     if controls > 0.05 * min(len(text), 8192):
         raise LoadError("binary content, not text")
