@@ -91,6 +91,7 @@ def test_kill_9_at_random_points_then_rerun_equals_a_clean_build(tmp_path, embed
         process.kill()
         process.wait()
         kills.append((round(delay, 1), alive))
+    print(f"full run {full:.1f} s; kills at (s, was running): {kills}")
     assert sum(alive for _, alive in kills) >= KILLS - 1, f"most runs ended before their kill: {kills}"
 
     rerun = ingest_process(folder, data)
