@@ -14,18 +14,21 @@ something.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from assistant.settings import PROJECT_ROOT
+
+_spec = importlib.util.spec_from_file_location("benchmarks_load", PROJECT_ROOT / "benchmarks" / "load.py")
+load = sys.modules.setdefault(_spec.name, importlib.util.module_from_spec(_spec))
+if not hasattr(load, "wait_until_up"):
+    _spec.loader.exec_module(load)
 
 QUESTION = "Why does a backbone organization need stable funding?"
 
@@ -190,25 +193,6 @@ def test_guard_records_and_refuses_outbound_attempts(guarded):
     ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_up(url: str, server: subprocess.Popen, limit: float = 120) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        assert server.poll() is None, f"assistant serve exited with {server.returncode}"
-        try:
-            if httpx.get(f"{url}config", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"assistant serve did not answer within {limit:.0f} s")
-
-
 def test_ingest_ask_and_serve_stay_on_loopback(guarded, tmp_path):
     ingest = guarded.run("-m", "assistant.cli", "ingest", "--quiet", str(PROJECT_ROOT / "corpus"))
     assert ingest.returncode == 0 and "5 added" in ingest.stdout, ingest.stderr
@@ -217,7 +201,7 @@ def test_ingest_ask_and_serve_stay_on_loopback(guarded, tmp_path):
     assert ask.returncode == 0, ask.stderr
     assert json.loads(ask.stdout)["citations"]
 
-    port = free_port()
+    port = load.free_port()
     url = f"http://127.0.0.1:{port}/"
     with (tmp_path / "serve.log").open("w") as log:
         server = subprocess.Popen(
@@ -228,7 +212,7 @@ def test_ingest_ask_and_serve_stay_on_loopback(guarded, tmp_path):
             cwd=PROJECT_ROOT,
         )
         try:
-            wait_until_up(url, server)
+            load.wait_until_up(url, server, 120, tmp_path / "serve.log")  # same wait as the load bench
             chat = guarded.run("-c", CHAT, url, QUESTION, timeout=120)
         finally:
             server.terminate()
