@@ -25,6 +25,9 @@ Mode = Literal["hybrid", "dense", "bm25"]
 Fusion = Literal["convex", "rrf"]
 
 
+COMPLETION_DEPTH = 300  # BM25 hits fetched to score dense-only candidates
+
+
 @dataclass(frozen=True)
 class RetrievalConfig:
     """Defaults are the best found on SciFact's training claims (evals/scifact.md)."""
@@ -107,8 +110,12 @@ class LibrarySearch:
         weights = (config.bm25_title_weight, 1.0, 1.0)
         if config.mode in ("dense", "hybrid"):
             dense = dict(self.library.vectors.query(query_vector, config.candidates, filters.chroma_where()))
+        deep_bm25: dict[str, float] = {}
         if config.mode in ("bm25", "hybrid"):
-            bm25 = dict(self.library.catalog.bm25(question, config.candidates, filters, weights))
+            completing = config.mode == "hybrid" and config.fusion == "convex"
+            depth = max(config.candidates, COMPLETION_DEPTH) if completing else config.candidates
+            ranked = self.library.catalog.bm25(question, depth, filters, weights)
+            bm25, deep_bm25 = dict(ranked[: config.candidates]), dict(ranked)
         if config.mode == "dense":
             scores = dense
         elif config.mode == "bm25":
@@ -116,7 +123,7 @@ class LibrarySearch:
         elif config.fusion == "rrf":
             scores = rrf([(list(dense), config.dense_weight), (list(bm25), config.bm25_weight)], config.rrf_k)
         else:
-            self._complete(question, query_vector, dense, bm25, weights)
+            self._complete(query_vector, dense, bm25, deep_bm25)
             scores = convex([(dense, config.dense_weight), (bm25, config.bm25_weight)])
         ranked_ids = sorted(scores, key=scores.__getitem__, reverse=True)
         found = self.library.catalog.passages(ranked_ids)  # ids the catalog lacks are mid-ingest orphans
@@ -126,18 +133,19 @@ class LibrarySearch:
 
     def _complete(
         self,
-        question: str,
         query_vector: np.ndarray,
         dense: dict[str, float],
         bm25: dict[str, float],
-        weights: tuple[float, float, float],
+        deep_bm25: dict[str, float],
     ) -> None:
         """Give every candidate both scores: one list's find scored 0 by the other just for ranking
-        below its cut would sink (worth 0.018 nDCG@10 on SciFact at 30 candidates)."""
+        below its cut would sink (worth 0.018 nDCG@10 on SciFact at 30 candidates). BM25 scores come
+        from one deeper BM25 query; a dense hit below its depth counts 0 (SciFact train nDCG@10
+        0.7390 vs 0.7387 for exact scores by a second query, which cost ~10 ms at 100k chunks)."""
         for chunk_id, vector in self.library.vectors.embeddings([i for i in bm25 if i not in dense]).items():
             dense[chunk_id] = float(vector @ query_vector)
-        unscored = [i for i in dense if i not in bm25]
-        bm25.update(self.library.catalog.bm25(question, len(unscored), weights=weights, ids=unscored))
+        for chunk_id in dense:
+            bm25.setdefault(chunk_id, deep_bm25.get(chunk_id, 0.0))
 
     def _with_relevance(
         self, passages: list[Passage], similarities: dict[str, float], query_vector: np.ndarray
