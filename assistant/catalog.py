@@ -287,15 +287,6 @@ class Catalog:
                 found[row["id"]] = _passage(row)
         return found
 
-    def neighbours(self, passage: Passage) -> list[Passage]:
-        rows = self.db.execute(
-            "SELECT c.id, c.text, c.section, c.page, c.ordinal, c.source, d.title, d.type, d.year,"
-            " d.metadata FROM chunks c JOIN documents d ON d.key = c.source"
-            " WHERE c.source = ? ORDER BY c.ordinal",
-            (passage.source,),
-        )
-        return [_passage(r) for r in rows]
-
     def bm25(
         self,
         question: str,

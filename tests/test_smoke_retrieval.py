@@ -24,3 +24,14 @@ QUESTIONS = {
 def test_seed_document_ranks_in_top_3(corpus_assistant, document, question, mode):
     passages, _ = corpus_assistant.search.search(question, RetrievalConfig(mode=mode, k=3))
     assert document in [p.source.rsplit("/", 1)[-1] for p in passages]
+
+
+def test_langchain_retriever_returns_the_search_ranking_as_documents(corpus_assistant):
+    from assistant.retrieval import LibraryRetriever
+
+    question = "Why does a backbone organization need stable funding?"
+    retriever = LibraryRetriever(searcher=corpus_assistant.search, config=RetrievalConfig(k=4))
+    documents = retriever.invoke(question)
+    passages, _ = corpus_assistant.search.search(question, RetrievalConfig(k=4))
+    assert [d.id for d in documents] == [p.id for p in passages]
+    assert documents[0].metadata["passage"].text == documents[0].page_content
