@@ -10,7 +10,7 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,7 +191,6 @@ class Catalog:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._pruned = ("", "")  # the last (query, pruned query): hybrid search asks twice per question
         with self.transaction() as db:
             db.executescript(SCHEMA)
 
@@ -293,14 +292,13 @@ class Catalog:
         n: int,
         filters: Filters = NO_FILTERS,
         weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
-        ids: Sequence[str] = (),
     ) -> list[tuple[str, float]]:
-        """(chunk id, BM25 score) best first, of all chunks or only of `ids`; column weights are
-        (title, section, text). FTS5's bm25() is negative, so we flip its sign."""
+        """(chunk id, BM25 score) best first; column weights are (title, section, text). FTS5's
+        bm25() is negative, so we flip its sign."""
         query = self._without_common_terms(fts_query(question))
         if not query or n <= 0:
             return []
-        if not filters and not ids:  # rank inside FTS5, then join only the n best: 2x faster
+        if not filters:  # rank inside FTS5, then join only the n best: 2x faster
             rows = self.db.execute(
                 "SELECT c.id, f.score FROM (SELECT rowid, -bm25(chunks_fts, ?, ?, ?) AS score FROM chunks_fts"
                 " WHERE chunks_fts MATCH ? ORDER BY score DESC LIMIT ?) f JOIN chunks c ON c.rowid = f.rowid"
@@ -325,18 +323,11 @@ class Catalog:
             if values:
                 where.append(f"{column} IN ({','.join('?' * len(values))})")
                 args.extend(values)
-        if ids:  # FTS5 then scores just these rows (a rowid lookup each), not every match: 2.5x faster
-            marks = ",".join("?" * len(ids))
-            where.append(f"chunks_fts.rowid IN (SELECT rowid FROM chunks WHERE id IN ({marks}))")
-            args.extend(ids)
         sql += " WHERE " + " AND ".join(where) + " ORDER BY score DESC LIMIT ?"
         args.append(n)
         return [(r[0], float(r[1])) for r in self.db.execute(sql, args)]
 
     def _without_common_terms(self, query: str) -> str:
-        last = self._pruned
-        if query and last[0] == query:
-            return last[1]
         terms = query.split(" OR ") if query else []
         total = self.chunk_count() if len(terms) > 1 else 0
         if total < PRUNE_FROM:
@@ -347,8 +338,7 @@ class Catalog:
             if 0 < n <= COMMON_TERM_SHARE * total and (not kept or postings + n <= POSTINGS_BUDGET):
                 kept.append(term)
                 postings += n
-        self._pruned = (query, " OR ".join(kept) if kept else query)
-        return self._pruned[1]
+        return " OR ".join(kept) if kept else query
 
     def chunk_count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])

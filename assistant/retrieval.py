@@ -7,6 +7,7 @@ abstention and cannot cap passages per document (diversification) or take filter
 from __future__ import annotations
 
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -26,6 +27,7 @@ Fusion = Literal["convex", "rrf"]
 
 
 COMPLETION_DEPTH = 300  # BM25 hits fetched to score dense-only candidates
+_LEXICAL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bm25")
 
 
 @dataclass(frozen=True)
@@ -104,18 +106,15 @@ class LibrarySearch:
     def search(
         self, question: str, config: RetrievalConfig, filters: Filters = NO_FILTERS
     ) -> tuple[list[Passage], np.ndarray]:
+        # BM25 runs in SQLite, which releases the GIL: overlapping it with the query embedding and
+        # the Chroma query makes hybrid search cost about the slower of the two, not their sum.
+        lexical = None if config.mode == "dense" else _LEXICAL.submit(self._bm25, question, config, filters)
         query_vector = self.library.embedder.encode([question])[0]
         dense: dict[str, float] = {}
-        bm25: dict[str, float] = {}
-        weights = (config.bm25_title_weight, 1.0, 1.0)
         if config.mode in ("dense", "hybrid"):
             dense = dict(self.library.vectors.query(query_vector, config.candidates, filters.chroma_where()))
-        deep_bm25: dict[str, float] = {}
-        if config.mode in ("bm25", "hybrid"):
-            completing = config.mode == "hybrid" and config.fusion == "convex"
-            depth = max(config.candidates, COMPLETION_DEPTH) if completing else config.candidates
-            ranked = self.library.catalog.bm25(question, depth, filters, weights)
-            bm25, deep_bm25 = dict(ranked[: config.candidates]), dict(ranked)
+        ranked = lexical.result() if lexical else []
+        bm25, deep_bm25 = dict(ranked[: config.candidates]), dict(ranked)
         if config.mode == "dense":
             scores = dense
         elif config.mode == "bm25":
@@ -130,6 +129,13 @@ class LibrarySearch:
         ranked = [replace(found[i], score=scores[i]) for i in ranked_ids if i in found]
         top = diversify(ranked, config.k, config.max_per_document)
         return self._with_relevance(top, dict(dense), query_vector), query_vector
+
+    def _bm25(self, question: str, config: RetrievalConfig, filters: Filters) -> list[tuple[str, float]]:
+        """BM25 hits best first; deep enough for the fusion's completion step when it needs one."""
+        completing = config.mode == "hybrid" and config.fusion == "convex"
+        depth = max(config.candidates, COMPLETION_DEPTH) if completing else config.candidates
+        weights = (config.bm25_title_weight, 1.0, 1.0)
+        return self.library.catalog.bm25(question, depth, filters, weights)
 
     def _complete(
         self,
