@@ -29,15 +29,20 @@ TokenCounter = Callable[[str], int]
 
 @lru_cache(maxsize=4)
 def token_counter(model_path: Path) -> TokenCounter:
-    """Count word pieces with the embedding model's own tokenizer, through its Rust core when it has
-    one (the Python wrapper costs ten times the counting of a short text)."""
+    """Count word pieces with the embedding model's own tokenizer, through its Rust core (the Python
+    wrapper costs ten times the counting of a short text). Read from tokenizer.json when the model
+    has one: the same counts (checked on 20k SciFact texts) without importing transformers (2 s)."""
     from tokenizers import Tokenizer
-    from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(str(model_path))
-    if getattr(tokenizer, "backend_tokenizer", None) is None:
-        return lambda text: len(tokenizer.encode(text, add_special_tokens=False))
-    core = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+    if (model_path / "tokenizer.json").is_file():
+        core = Tokenizer.from_file(str(model_path / "tokenizer.json"))
+    else:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(str(model_path))
+        if getattr(tokenizer, "backend_tokenizer", None) is None:
+            return lambda text: len(tokenizer.encode(text, add_special_tokens=False))
+        core = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
     core.no_truncation()
     core.no_padding()
     return lambda text: len(core.encode(text, add_special_tokens=False))

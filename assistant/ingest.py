@@ -12,6 +12,7 @@ import logging
 import shutil
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from tqdm import tqdm
 
 from assistant.catalog import Catalog, DocumentRecord
 from assistant.chunking import CHUNKER_VERSION, chunk_document, embedding_text, token_counter
-from assistant.loading import SUPPORTED_SUFFIXES, LoadError, content_hash, load_file, load_manifest
+from assistant.loading import SUPPORTED_SUFFIXES, LoadError, content_hash, load_manifest
+from assistant.parsing import Parsed, ParseJob, parse_all, worker_count
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store import Embedder, StoreFull, VectorStore, is_disk_full
 from assistant.sync import sync_fields
@@ -39,9 +41,8 @@ BYTES_PER_CHUNK = 16 * 2**10
 
 
 class WriteQueue:
-    """Parsed documents waiting to be embedded and stored together, a batch at a time. Written in the
-    caller's thread: on 2 cores, parsing the next files while the model ran slowed both down, for
-    no gain overall (benchmarks/README.md)."""
+    """Parsed documents waiting to be embedded and stored together, a batch at a time, in the
+    caller's thread (a background embedding thread was slower on 2 cores: benchmarks/README.md)."""
 
     def __init__(self, write: Callable[[Pending], None]) -> None:
         self.write = write
@@ -58,10 +59,6 @@ class WriteQueue:
         self.items.append((record, passages))
         if sum(len(p) for _, p in self.items) >= WRITE_BATCH_CHUNKS:
             self.flush()
-
-    def twin(self, digest: str) -> DocumentRecord | None:
-        """A queued document with this content (not in the catalog yet)."""
-        return next((r for r, _ in self.items if r.content_hash == digest), None)
 
     def flush(self) -> None:
         if self.items:
@@ -155,17 +152,41 @@ class Library:
         report = IngestReport()
         files, report.files = find_files(paths)
         self.reconcile()
+        results: dict[Path, FileResult] = {}
+        jobs: list[ParseJob] = []
+        planned: dict[str, str] = {}  # content hash -> key of the file to parse for it in this run
         manifests: dict[Path, dict] = {}
-        count = self._count_tokens
-        bar = tqdm(files, desc="Ingesting", unit="file", disable=not progress)
+        bar = tqdm(total=len(files), desc="Ingesting", unit="file", disable=not progress)
+        for path in files:  # first what needs no parsing: unchanged, duplicate, unreadable
+            decided = self._decide(path, planned)
+            if decided:
+                results[path] = decided
+                bar.update()
+                continue
+            if path.parent not in manifests:
+                manifests[path.parent] = load_manifest(path.parent / "library.yaml")
+            entry = manifests[path.parent].get(path.name)
+            jobs.append(
+                ParseJob(
+                    path,
+                    entry,
+                    self.settings.max_file_mb,
+                    self.settings.model_path,
+                    self.settings.chunk_tokens,
+                )
+            )
         with WriteQueue(self._write_many) as pending:
-            for path in bar:
-                bar.set_postfix_str(path.name[:40])
-                result = self._ingest_file(path, manifests, count, pending)
-                report.files.append(result)
-                report.chunks_written += result.chunks if result.status in ("added", "updated") else 0
-                if result.status == "skipped":
-                    tqdm.write(f"skipped {path}: {result.reason}")
+            for job, parsed in parse_all(jobs, worker_count(self.settings.parse_workers)):
+                bar.set_postfix_str(job.path.name[:40])
+                results[job.path] = self._queue(job.path, parsed, pending)
+                bar.update()
+        bar.close()
+        for path in files:
+            result = results[path]
+            report.files.append(result)
+            report.chunks_written += result.chunks if result.status in ("added", "updated") else 0
+            if result.status == "skipped":
+                tqdm.write(f"skipped {path}: {result.reason}")
         if prune:
             report.files.extend(self.prune())
         report.seconds = time.perf_counter() - started
@@ -213,7 +234,9 @@ class Library:
                 )
         return removed
 
-    def _ingest_file(self, path: Path, manifests: dict[Path, dict], count, pending: WriteQueue) -> FileResult:
+    def _decide(self, path: Path, planned: dict[str, str]) -> FileResult | None:
+        """The result for a file that needs no parsing (unchanged, a duplicate, unreadable), or None
+        when it must be parsed; `planned` collects the contents this run will parse."""
         key = document_key(path)
         try:
             digest = (
@@ -227,23 +250,25 @@ class Library:
         if self._is_current(existing, digest):
             return FileResult(key, "unchanged", existing.chunk_count)
         twin = self.catalog.document_with_hash(digest) if digest else None
-        twin = twin or (pending.twin(digest) if digest else None)
-        if twin and twin.key != key:
+        twin_key = twin.key if twin else planned.get(digest)
+        if twin_key and twin_key != key:
             if existing:  # this file now holds another's content: its old version must not linger
                 self.remove(key)
-            return FileResult(key, "duplicate", reason=f"same content as {twin.key}, stored once")
+            return FileResult(key, "duplicate", reason=f"same content as {twin_key}, stored once")
+        if digest:
+            planned[digest] = key
+        return None
+
+    def _queue(self, path: Path, parsed: Future[Parsed], pending: WriteQueue) -> FileResult:
+        key = document_key(path)
         try:
-            if path.parent not in manifests:
-                manifests[path.parent] = load_manifest(path.parent / "library.yaml")
-            document = load_file(
-                path, manifests[path.parent].get(path.name), max_mb=self.settings.max_file_mb
-            )
-            passages = chunk_document(document, count, self.settings.chunk_tokens)
+            document, passages = parsed.result()
         except LoadError as exc:
             return FileResult(key, "skipped", reason=str(exc))
         except Exception as exc:  # a parser bug on one file must not stop the run
-            log.exception("failed to read %s", path)
+            log.error("failed to read %s", path, exc_info=exc)
             return FileResult(key, "skipped", reason=f"could not be read ({type(exc).__name__}: {exc})")
+        existing = self.catalog.document(key)
         record = DocumentRecord(
             key=key,
             content_hash=document.content_hash,

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     # Chunking: the model reads 256 word pieces; keep room for the title/section prefix.
     chunk_tokens: int = 200
     max_file_mb: float = 50.0
+    parse_workers: int = 0  # processes parsing files side by side; 0 = one per core, 1 = none
 
     # Retrieval.
     retrieval_mode: Literal["hybrid", "dense", "bm25"] = "hybrid"

@@ -253,3 +253,17 @@ def test_a_failed_write_leaves_nothing_of_the_batch_and_loses_nothing(
     clean = Library.open(Settings(data_dir=tmp_path / "clean"), embedder)
     clean.ingest([folder], progress=False)
     assert state(library) == state(clean)
+
+
+def test_parsing_in_worker_processes_stores_the_same_chunks(tmp_path, folder, embedder):
+    for i in range(8):  # enough files for the workers to start
+        (folder / f"extra-{i}.md").write_text(f"# Extra {i}\n\n" + text(20 + i), encoding="utf-8")
+    stores = {}
+    for workers in (1, 2):
+        settings = Settings(data_dir=tmp_path / f"data-{workers}", parse_workers=workers)
+        library = Library.open(settings, embedder)
+        report = library.ingest([folder], progress=False)
+        assert report.count("added") == 14 and not report.skipped
+        assert_consistent(library)
+        stores[workers] = state(library)
+    assert stores[2] == stores[1]
