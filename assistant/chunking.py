@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pysbd
+import pysbd.lang.english
 
 from assistant.types import LoadedDocument, Passage, Section
 
@@ -80,6 +81,9 @@ def _segment(block: str) -> list[str]:
     """pysbd's sentence boundaries, the text cut from the block itself: nothing dropped or changed."""
     if len(block) > MAX_BLOCK_CHARS:  # one long sentence (see _blocks); pysbd compiles it into a regex
         return [block]
+    plain = _plain_sentences(block)
+    if plain is not None:
+        return plain
     starts, cursor = [0], 0
     for segment in _segmenter.segment(block):
         segment = segment.strip()
@@ -89,6 +93,37 @@ def _segment(block: str) -> list[str]:
         if start >= 0:
             cursor = start + len(segment)
     return [block[a:b] for a, b in zip(starts, [*starts[1:], len(block)], strict=True)]
+
+
+# The plain case, without pysbd (5 ms a block): every ".", "?" ends a sentence before a capital, or is a
+# decimal point or the block's last character. Anything pysbd treats specially (abbreviations, a
+# number or list item before the stop, quotes, "!", "--") goes to pysbd. Same result as pysbd on all
+# 2,795 blocks of SciFact and corpus/ that take this path (48%); tests/test_chunking.py checks it.
+PLAIN_STOP = re.compile(r"(?<=[^\s.!?])[.?]\s+(?=[A-Z])")
+STOPS = re.compile(r"[.!?]")
+SPECIAL = re.compile(r"[\"“”«»!。！？]|--|(?:^|\s)\(?(?:[0-9]{1,2}|[ivxIVX]{1,4}|[a-zA-Z])\)")
+PLAIN_WORD = re.compile(r"[(\[]?([A-Za-z]{2,}|[A-Za-z]*\d+[A-Za-z]*)[)\]]?")
+ABBREVIATIONS = frozenset(a.lower() for a in pysbd.lang.english.English.Abbreviation.ABBREVIATIONS)
+
+
+def _plain_sentences(block: str) -> list[str] | None:
+    """The block's sentences when its every stop is unambiguous, else None (ask pysbd)."""
+    if SPECIAL.search(block) or block[:1] in "([":  # pysbd takes a leading "(...)" for a list item
+        return None
+    sentences, start, stops = [], 0, set()
+    for match in PLAIN_STOP.finditer(block):
+        word = PLAIN_WORD.fullmatch(block[block.rfind(" ", 0, match.start()) + 1 : match.start()])
+        if not word or word[1].isdigit() or word[1].lower() in ABBREVIATIONS:
+            return None
+        stops.add(match.start())
+        sentences.append(block[start : match.end()])
+        start = match.end()
+    for match in STOPS.finditer(block):
+        i = match.start()
+        decimal = block[i - 1 : i].isdigit() and block[i + 1 : i + 2].isdigit()
+        if i not in stops and not decimal and block[i + 1 :].strip():
+            return None
+    return [*sentences, block[start:]] if block[start:] else sentences
 
 
 def embedding_text(title: str, section: str, text: str) -> str:

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from assistant.catalog import Catalog, DocumentRecord
 from assistant.chunking import CHUNKER_VERSION, chunk_document, embedding_text, token_counter
 from assistant.loading import SUPPORTED_SUFFIXES, LoadError, content_hash, load_manifest
-from assistant.parsing import Parsed, ParseJob, parse_all, worker_count
+from assistant.parsing import Parsed, ParseJob, Parser, worker_count
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store import Embedder, StoreFull, VectorStore, is_disk_full
 from assistant.sync import sync_fields
@@ -151,34 +151,15 @@ class Library:
         started = time.perf_counter()
         report = IngestReport()
         files, report.files = find_files(paths)
-        self.reconcile()
-        results: dict[Path, FileResult] = {}
-        jobs: list[ParseJob] = []
-        planned: dict[str, str] = {}  # content hash -> key of the file to parse for it in this run
-        manifests: dict[Path, dict] = {}
         bar = tqdm(total=len(files), desc="Ingesting", unit="file", disable=not progress)
-        for path in files:  # first what needs no parsing: unchanged, duplicate, unreadable
-            decided = self._decide(path, planned)
-            if decided:
-                results[path] = decided
-                bar.update()
-                continue
-            if path.parent not in manifests:
-                manifests[path.parent] = load_manifest(path.parent / "library.yaml")
-            entry = manifests[path.parent].get(path.name)
-            jobs.append(
-                ParseJob(
-                    path,
-                    entry,
-                    self.settings.max_file_mb,
-                    self.settings.model_path,
-                    self.settings.chunk_tokens,
-                )
-            )
-        with WriteQueue(self._write_many) as pending:
-            for job, parsed in parse_all(jobs, worker_count(self.settings.parse_workers)):
+        results, jobs = self._plan(files, bar)
+        # The parser closes (its workers exit) before the queue writes its last batch.
+        workers = worker_count(self.settings.parse_workers)
+        with WriteQueue(self._write_many) as pending, Parser(jobs, workers) as parsed:
+            self.reconcile()  # while the workers start
+            for job, outcome in parsed:
                 bar.set_postfix_str(job.path.name[:40])
-                results[job.path] = self._queue(job.path, parsed, pending)
+                results[job.path] = self._queue(job.path, outcome, pending)
                 bar.update()
         bar.close()
         for path in files:
@@ -191,6 +172,25 @@ class Library:
             report.files.extend(self.prune())
         report.seconds = time.perf_counter() - started
         return report
+
+    def _plan(self, files: list[Path], bar: tqdm) -> tuple[dict[Path, FileResult], list[ParseJob]]:
+        """Results for files that need no parsing (unchanged, duplicate, unreadable); jobs for the rest."""
+        results: dict[Path, FileResult] = {}
+        jobs: list[ParseJob] = []
+        planned: dict[str, str] = {}  # content hash -> key of the file to parse for it in this run
+        manifests: dict[Path, dict] = {}
+        limits = (self.settings.max_file_mb, self.settings.model_path, self.settings.chunk_tokens)
+        for path in files:
+            decided = self._decide(path, planned)
+            if decided:
+                results[path] = decided
+                bar.update()
+                continue
+            if path.parent not in manifests:
+                manifests[path.parent] = load_manifest(path.parent / "library.yaml")
+            entry = manifests[path.parent].get(path.name)
+            jobs.append(ParseJob(path, entry, *limits))
+        return results, jobs
 
     def add_documents(self, documents: Iterable[LoadedDocument], *, progress: bool = False) -> IngestReport:
         """Store in-memory documents (key = document.source), e.g. a benchmark corpus; incremental."""

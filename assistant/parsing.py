@@ -47,32 +47,48 @@ def worker_count(requested: int) -> int:
     return requested if requested > 0 else len(os.sched_getaffinity(0))
 
 
-def parse_all(jobs: Sequence[ParseJob], workers: int) -> Iterator[tuple[ParseJob, Future[Parsed]]]:
-    """Each job with its finished future (result or exception), in the order given."""
-    if workers < 2 or len(jobs) < PARALLEL_FROM_FILES:
-        yield from ((job, _run_here(job)) for job in jobs)
-        return
-    # spawn, not fork: the parent may hold torch's and the tokenizer's threads, which fork breaks.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        queued: deque[tuple[ParseJob, Future[Parsed]]] = deque()
-        upcoming = iter(jobs)
-        for job in upcoming:
-            queued.append((job, pool.submit(parse, job)))
-            if len(queued) >= workers * LOOKAHEAD_PER_WORKER:
-                break
-        while queued:
-            job, future = queued.popleft()
+class Parser:
+    """Parses jobs, each result a finished future (value or exception), in the order given.
+
+    Workers start, and take their first files, as soon as it is made: the caller's other work
+    (opening the store, its clean-up) overlaps their start-up. Use as a context manager.
+    """
+
+    def __init__(self, jobs: Sequence[ParseJob], workers: int) -> None:
+        self.upcoming = iter(jobs)
+        self.queued: deque[tuple[ParseJob, Future[Parsed]]] = deque()
+        self.pool: ProcessPoolExecutor | None = None
+        if workers >= 2 and len(jobs) >= PARALLEL_FROM_FILES:
+            # spawn, not fork: the parent may hold torch's and the tokenizer's threads, which fork breaks.
+            context = multiprocessing.get_context("spawn")
+            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+            for _ in range(workers * LOOKAHEAD_PER_WORKER):
+                self._submit_next()
+
+    def __enter__(self) -> Parser:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.pool:
+            self.pool.shutdown(cancel_futures=True)
+
+    def __iter__(self) -> Iterator[tuple[ParseJob, Future[Parsed]]]:
+        while self.queued:
+            job, future = self.queued.popleft()
             if isinstance(future.exception(), BrokenProcessPool):
                 # A worker died (killed, out of memory): parse what is left here, as without workers.
-                for rest, _ in [(job, future), *queued]:
+                self.pool = None
+                for rest, _ in [(job, future), *self.queued]:
                     yield rest, _run_here(rest)
-                yield from ((rest, _run_here(rest)) for rest in upcoming)
-                return
-            next_job = next(upcoming, None)
-            if next_job is not None:
-                queued.append((next_job, pool.submit(parse, next_job)))
+                break
+            self._submit_next()
             yield job, future
+        yield from ((job, _run_here(job)) for job in self.upcoming)
+
+    def _submit_next(self) -> None:
+        job = next(self.upcoming, None) if self.pool else None
+        if job is not None:
+            self.queued.append((job, self.pool.submit(parse, job)))
 
 
 def _run_here(job: ParseJob) -> Future[Parsed]:

@@ -8,8 +8,11 @@ import re
 from itertools import islice
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from transformers import AutoTokenizer
 
+from assistant import chunking
 from assistant.chunking import chunk_document, embedding_text, split_sentences, token_counter
 from assistant.loading import content_hash
 from assistant.settings import Settings
@@ -125,3 +128,49 @@ def test_ids_depend_on_content_only(count, abstracts):
     assert len({p.id for p in first}) == len(first)
     changed = chunk_document(document([*sections[:2], Section("A new ending.")], "A"), count)
     assert not {p.id for p in changed} & {p.id for p in first}  # a changed file gets all-new ids
+
+
+def pysbd_sentences(block: str) -> list[str]:
+    """What _segment gives when every block goes through pysbd."""
+    plain = chunking._plain_sentences
+    chunking._plain_sentences = lambda _: None
+    try:
+        return chunking._segment(block)
+    finally:
+        chunking._plain_sentences = plain
+
+
+def blocks_of(text: str) -> list[str]:
+    return [b for p in re.split(r"\n+", text) for b in chunking._blocks(" ".join(p.split()))]
+
+
+def test_the_fast_path_splits_exactly_as_pysbd_on_real_abstracts():
+    with open(SCIFACT, encoding="utf-8") as handle:
+        blocks = [b for line in islice(handle, 800) for b in blocks_of(json.loads(line)["text"])]
+    plain = [(b, chunking._plain_sentences(b)) for b in blocks]
+    taken = [(b, sentences) for b, sentences in plain if sentences is not None]
+    assert len(taken) > 0.3 * len(blocks)  # the path is taken, or this test proves nothing
+    assert [s for b, s in taken] == [pysbd_sentences(b) for b, _ in taken]
+
+
+# Words pysbd treats specially (abbreviations, initials, numbers, list items) among plain ones.
+WORDS = "The study Partners met Dr etc al Fig No vs U.S. e.g. 5 3.5 (i) 2) (CBO) [12] Mr A x Inc approx p ca"
+WORDS += " 2019 n=5 I II Sept Jan St cells' don't p<0.05 Ph.D a.m. ... 1,000 www.cbo.org Figs ie (p=0.2) OK"
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(WORDS.split()), min_size=1, max_size=6),
+            st.sampled_from([".", "?", ",", "", ";", ":", ".)", "?]", "'."]),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_the_fast_path_never_disagrees_with_pysbd(parts):
+    block = " ".join(" ".join(words) + stop for words, stop in parts)
+    sentences = chunking._plain_sentences(block)
+    assume(sentences is not None)
+    assert sentences == pysbd_sentences(block)

@@ -12,7 +12,7 @@ import pytest
 from conftest import write_docx, write_pdf
 
 from assistant.loading import LoadError
-from assistant.parsing import PARALLEL_FROM_FILES, ParseJob, parse_all
+from assistant.parsing import PARALLEL_FROM_FILES, ParseJob, Parser
 from assistant.settings import Settings
 
 SENTENCE = "Partner {n} shared referral data with the clinic every week. The board met in spring."
@@ -45,6 +45,11 @@ def jobs_for(paths: list[Path]) -> list[ParseJob]:
     return [ParseJob(path, None, *limits) for path in paths]
 
 
+def parsed(jobs: list[ParseJob], workers: int):
+    with Parser(jobs, workers) as parser:
+        yield from parser
+
+
 def outcome(future) -> object:
     """Passage ids, or the error's type and message: what ingest takes from a parse."""
     error = future.exception()
@@ -56,8 +61,8 @@ def outcome(future) -> object:
 
 def test_workers_give_the_same_passages_and_errors_as_one_process(tmp_path):
     jobs = jobs_for(make_files(tmp_path / "docs", PARALLEL_FROM_FILES + 4))
-    here = [(job.path, outcome(f)) for job, f in parse_all(jobs, workers=1)]
-    side_by_side = [(job.path, outcome(f)) for job, f in parse_all(jobs, workers=2)]
+    here = [(job.path, outcome(f)) for job, f in parsed(jobs, workers=1)]
+    side_by_side = [(job.path, outcome(f)) for job, f in parsed(jobs, workers=2)]
     assert side_by_side == here
     assert [path for path, _ in here] == [job.path for job in jobs]  # in the order given
     assert here[-1][1] == ("LoadError", "empty file")
@@ -66,10 +71,10 @@ def test_workers_give_the_same_passages_and_errors_as_one_process(tmp_path):
 
 def test_a_worker_killed_mid_run_loses_no_file(tmp_path):
     jobs = jobs_for(make_files(tmp_path / "docs", 40))
-    expected = [outcome(f) for _, f in parse_all(jobs, workers=1)]
+    expected = [outcome(f) for _, f in parsed(jobs, workers=1)]
     results = []
     killed = 0
-    for _, future in parse_all(jobs, workers=2):
+    for _, future in parsed(jobs, workers=2):
         if not results:  # after the first file: kill the workers as the OOM killer would
             for child in multiprocessing.active_children():
                 os.kill(child.pid, signal.SIGKILL)
@@ -81,7 +86,7 @@ def test_a_worker_killed_mid_run_loses_no_file(tmp_path):
 
 def test_the_error_type_survives_the_trip_from_a_worker(tmp_path):
     jobs = jobs_for(make_files(tmp_path / "docs", PARALLEL_FROM_FILES))
-    *_, (last_job, last) = parse_all(jobs, workers=2)
+    *_, (last_job, last) = parsed(jobs, workers=2)
     assert last_job.path.name == "empty.txt"
     with pytest.raises(LoadError, match="empty file"):
         last.result()

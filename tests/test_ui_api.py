@@ -79,6 +79,15 @@ def test_chat_endpoint_streams_then_renders_sources(client):
     assert final[0] == ""  # the question box is cleared
 
 
+def test_new_conversation_clears_the_sessions_history(server):
+    client = Client(server, verbose=False)  # its own session
+    client.predict(message=QUESTION, api_name="/chat")
+    assert len(client.predict(message="Who funds it?", api_name="/chat")[1]) == 4  # two turns
+    client.predict(api_name="/new_conversation")
+    fresh = client.predict(message=QUESTION, api_name="/chat")[1]
+    assert len(fresh) == 2 and fresh[0]["content"] == QUESTION
+
+
 def test_auth_is_enforced_when_configured(corpus_assistant):
     settings = corpus_assistant.settings.model_copy(update={"auth_user": "coord", "auth_password": "s3cret"})
     demo = build(corpus_assistant, settings)

@@ -382,7 +382,7 @@ def build(bot: Assistant, settings: Settings | None = None) -> gr.Blocks:
             lambda: ([], [], None, None, ""),
             None,
             [chatbot, turns, rated, export, question],
-            api_visibility="private",
+            api_name="new_conversation",  # API clients start a new conversation in their session too
         )
         chatbot.clear(lambda: ([], None, None), None, [turns, rated, export], api_visibility="private")
         chatbot.like(
