@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,9 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(title, section, text, tokenize = 'porter unicode61');
+-- One random id per catalog: its vectors on a shared Chroma server carry it (see Library.reconcile).
+CREATE TABLE IF NOT EXISTS instance (id TEXT NOT NULL);
+INSERT INTO instance (id) SELECT lower(hex(randomblob(16))) WHERE NOT EXISTS (SELECT 1 FROM instance);
 """
 
 STOPWORDS = frozenset(
@@ -339,6 +343,10 @@ class Catalog:
                 kept.append(term)
                 postings += n
         return " OR ".join(kept) if kept else query
+
+    @cached_property
+    def instance_id(self) -> str:
+        return str(self.db.execute("SELECT id FROM instance").fetchone()[0])
 
     def chunk_count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])

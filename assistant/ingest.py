@@ -136,9 +136,12 @@ class Library:
 
     def reconcile(self) -> int:
         """Drop vectors the catalog does not know (left by a run killed between the two writes)."""
-        if self.settings.chroma_host:  # a shared server: only this catalog's documents are ours to clean
-            mine = {record.key for record in self.catalog.documents()}
-            orphans = {i for i, m in self.vectors.metadatas().items() if m.get("source") in mine}
+        if self.settings.chroma_host:
+            # A shared server: only our own vectors are ours to clean (another instance's uncommitted
+            # vectors may be mid-ingest): those we wrote, and those of the documents we hold.
+            mine, me = {record.key for record in self.catalog.documents()}, self.catalog.instance_id
+            stored = self.vectors.metadatas().items()
+            orphans = {i for i, m in stored if m.get("writer") == me or m.get("source") in mine}
             orphans -= self.catalog.chunk_ids()
         else:
             orphans = self.vectors.all_ids() - self.catalog.chunk_ids()
@@ -298,6 +301,7 @@ class Library:
                     "year": record.year,
                     "section": p.section,
                     "page": p.page,
+                    "writer": self.catalog.instance_id,
                     **sync_fields(record, p),  # lets another instance rebuild its catalog (sync.py)
                 }.items()
                 if v is not None
