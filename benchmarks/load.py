@@ -3,13 +3,15 @@
     .venv/bin/python benchmarks/load.py [--sessions 20] [--seconds 120] [--out DIR] [--data-dir DIR]
 
 Starts `assistant serve` on 127.0.0.1 (a free port, a temp data dir with corpus/ ingested, or
---data-dir as is), warms it with one turn, then runs SESSIONS threads, each with its own Client,
-for SECONDS. A session walks through conversations built from evals/questions.jsonl: a follow-up
-question is asked right after the question it follows, so it reads the session's own history.
-Every reply must carry citations or an abstention and show exactly that conversation's turns.
-Reports requests, errors, latency p50/p95 and the server's RSS every few seconds (and whether it
-grew: mean of the last quarter of samples / mean of the first quarter); writes OUT/load.json.
-Loopback only; stops by itself.
+--data-dir as is), warms it with one turn, then runs SESSIONS threads, each with its own Client
+(one browser tab each), for SECONDS. A session walks through conversations built from
+evals/questions.jsonl, starting each with the app's "New conversation" (or, with --reload, in a new
+Gradio session, as a page reload would); a follow-up is asked right after the question it follows,
+so it reads the session's own history. Every reply must carry citations or an abstention and show
+exactly that conversation's turns. Reports requests, errors, latency p50/p95 and the server's RSS
+every few seconds: whether it grew (mean of the last quarter of samples / mean of the first) and
+its slope, over the whole run and after the first WARMUP seconds (caches filling); writes
+OUT/load.json. Loopback only; stops by itself.
 """
 
 from __future__ import annotations
@@ -142,13 +144,16 @@ def reply_outcome(reply: Any, turn: int) -> str:
     return f"no citation or abstention: {html[:200]}"
 
 
-def session(number: int, url: str, script: list[list[str]], deadline: float) -> list[Request]:
+def session(number: int, url: str, script: list[list[str]], deadline: float, reload: bool) -> list[Request]:
     """One user: conversations from the script (starting at its own offset) until the deadline."""
     client = Client(url, verbose=False)
     requests: list[Request] = []
     start = number % len(script)
     for conversation in cycle(script[start:] + script[:start]):
-        client.reset_session()  # a new conversation: fresh server-side history
+        if reload:
+            client.reset_session()  # a page reload: a new Gradio session
+        else:
+            client.predict(api_name="/new_conversation")  # the button: same session, history cleared
         for turn, question in enumerate(conversation, 1):
             if time.monotonic() >= deadline:
                 return requests
@@ -171,13 +176,28 @@ def sample_rss(pid: int, every: float, stop: threading.Event, into: list[tuple[f
             return
 
 
-def summarize(requests: list[Request], rss: list[tuple[float, float]], sessions: int, seconds: float) -> dict:
-    latencies = np.array([r.seconds for r in requests]) * 1000
-    outcomes = [r.outcome for r in requests]
+def memory(rss: list[tuple[float, float]]) -> dict[str, float]:
+    """Growth of RSS samples: last-quarter mean / first-quarter mean, and the fitted slope."""
     quarter = max(1, len(rss) // 4)
     first = float(np.mean([mb for _, mb in rss[:quarter]]))
     last = float(np.mean([mb for _, mb in rss[-quarter:]]))
+    times, mbs = np.array([t for t, _ in rss]), np.array([mb for _, mb in rss])
+    slope = float(np.polyfit(times, mbs, 1)[0]) * 60 if len(rss) > 1 and np.ptp(times) > 0 else 0.0
+    return {
+        "first_quarter_mean": round(first, 1),
+        "last_quarter_mean": round(last, 1),
+        "ratio": round(last / first, 3),
+        "slope_mb_per_min": round(slope, 2),
+    }
+
+
+def summarize(
+    requests: list[Request], rss: list[tuple[float, float]], sessions: int, seconds: float, warmup: float
+) -> dict:
+    latencies = np.array([r.seconds for r in requests]) * 1000
+    outcomes = [r.outcome for r in requests]
     failures = [o for o in outcomes if o not in ("cited", "abstained")]
+    settled = [(t, mb) for t, mb in rss if t >= warmup] or rss
     return {
         "sessions": sessions,
         "seconds": seconds,
@@ -191,12 +211,8 @@ def summarize(requests: list[Request], rss: list[tuple[float, float]], sessions:
             "p95": round(float(np.percentile(latencies, 95)), 1),
             "max": round(float(latencies.max()), 1),
         },
-        "rss_mb": {
-            "first_quarter_mean": round(first, 1),
-            "last_quarter_mean": round(last, 1),
-            "ratio": round(last / first, 3),
-            "samples": rss,
-        },
+        "rss_mb": {**memory(rss), "samples": rss},
+        "rss_mb_after_warmup": {"warmup_s": warmup, **memory(settled)},
         "failures": failures[:20],
         "per_session": [sum(r.session == s for r in requests) for s in range(sessions)],
     }
@@ -208,6 +224,8 @@ def run(
     out: Path = ROOT / "data" / "load",
     data_dir: Path | None = None,
     rss_every: float = 3.0,
+    reload: bool = False,
+    warmup: float = 20.0,
 ) -> dict:
     """Serve, warm up, load, measure; returns the summary and writes out/load.json."""
     if not (1 <= sessions <= MAX_SESSIONS and 1 <= seconds <= MAX_SECONDS):
@@ -222,11 +240,11 @@ def run(
         sampler.start()
         deadline = time.monotonic() + seconds
         with ThreadPoolExecutor(sessions) as pool:
-            done = pool.map(lambda n: session(n, url, script, deadline), range(sessions))
+            done = pool.map(lambda n: session(n, url, script, deadline, reload), range(sessions))
             requests = [r for per_session in done for r in per_session]
         stop.set()
         sampler.join()
-    summary = summarize(requests, rss, sessions, seconds)
+    summary = summarize(requests, rss, sessions, seconds, warmup)
     (out / "load.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
 
@@ -239,8 +257,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--data-dir", type=Path, help="serve this store as is (default: ingest corpus/ in a temp dir)"
     )
+    parser.add_argument(
+        "--reload", action="store_true", help="each conversation in a new Gradio session, as a page reload"
+    )
+    parser.add_argument("--warmup", type=float, default=20.0, help="seconds before RSS growth is judged")
     args = parser.parse_args(argv)
-    s = run(args.sessions, args.seconds, args.out, args.data_dir)
+    s = run(args.sessions, args.seconds, args.out, args.data_dir, reload=args.reload, warmup=args.warmup)
     lat, mem = s["latency_ms"], s["rss_mb"]
     print(
         f"{s['sessions']} sessions x {s['seconds']:g} s: {s['requests']} requests "
@@ -250,7 +272,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"latency p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms, max {lat['max']:.0f} ms")
     print(
         f"server RSS {mem['first_quarter_mean']:.0f} MB (first quarter) -> {mem['last_quarter_mean']:.0f} MB "
-        f"(last quarter), ratio {mem['ratio']:.3f}; {len(mem['samples'])} samples"
+        f"(last quarter), ratio {mem['ratio']:.3f}, slope {mem['slope_mb_per_min']:+.1f} MB/min; "
+        f"{len(mem['samples'])} samples"
+    )
+    settled = s["rss_mb_after_warmup"]
+    print(
+        f"after the first {settled['warmup_s']:g} s: {settled['first_quarter_mean']:.0f} -> "
+        f"{settled['last_quarter_mean']:.0f} MB, ratio {settled['ratio']:.3f}, "
+        f"slope {settled['slope_mb_per_min']:+.1f} MB/min"
     )
     for failure in s["failures"]:
         print(f"  failure: {failure}")

@@ -36,6 +36,8 @@ def test_concurrent_sessions_get_cited_answers_or_abstentions(tmp_path, corpus_s
     assert all(n >= 2 for n in result["per_session"])  # every session got answers, not just one
     assert result["cited"] and result["abstained"]  # the script has both kinds of question
     assert result["rss_mb"]["samples"] and result["rss_mb"]["ratio"] > 0
+    assert result["rss_mb_after_warmup"]["warmup_s"] == 20.0  # longer than the run: judged on every sample
+    assert result["rss_mb_after_warmup"]["ratio"] == result["rss_mb"]["ratio"]
     assert json.loads((tmp_path / "out" / "load.json").read_text()) == json.loads(json.dumps(result))
 
 

@@ -85,7 +85,7 @@ def test_new_conversation_clears_the_sessions_history(server):
     assert len(client.predict(message="Who funds it?", api_name="/chat")[1]) == 4  # two turns
     client.predict(api_name="/new_conversation")
     fresh = client.predict(message=QUESTION, api_name="/chat")[1]
-    assert len(fresh) == 2 and fresh[0]["content"] == QUESTION
+    assert len(fresh) == 2 and QUESTION in str(fresh[0]["content"])
 
 
 def test_auth_is_enforced_when_configured(corpus_assistant):
