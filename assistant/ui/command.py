@@ -29,6 +29,8 @@ def run_serve(args: argparse.Namespace) -> int:
         return 2
     from assistant.assistant import Assistant
     from assistant.ui.app import build, launch
+    from assistant.ui.memory import keep_memory_flat
 
+    keep_memory_flat()
     launch(build(Assistant(settings), settings), settings, args.host, args.port)
     return 0
