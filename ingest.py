@@ -4,4 +4,5 @@ import sys
 
 from assistant.cli import main
 
-sys.exit(main(["ingest", *sys.argv[1:]]))
+if __name__ == "__main__":  # required: ingest's parse workers import the main module when they start
+    sys.exit(main(["ingest", *sys.argv[1:]]))

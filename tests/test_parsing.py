@@ -6,6 +6,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from conftest import write_docx, write_pdf
 
 from assistant.loading import LoadError
 from assistant.parsing import PARALLEL_FROM_FILES, ParseJob, Parser
-from assistant.settings import Settings
+from assistant.settings import PROJECT_ROOT, Settings
 
 SENTENCE = "Partner {n} shared referral data with the clinic every week. The board met in spring."
 
@@ -90,3 +92,21 @@ def test_the_error_type_survives_the_trip_from_a_worker(tmp_path):
     assert last_job.path.name == "empty.txt"
     with pytest.raises(LoadError, match="empty file"):
         last.result()
+
+
+def test_python_ingest_py_with_parse_workers(tmp_path):
+    """The top-level script: its parse workers import it as their main module, which must not
+    start a second ingest in each of them."""
+    folder = tmp_path / "docs"
+    make_files(folder, PARALLEL_FROM_FILES + 1)
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path / "data"), "ASSISTANT_PARSE_WORKERS": "2"}
+    done = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "ingest.py"), str(folder), "--quiet"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr and "bootstrapping" not in done.stderr
+    assert done.stdout.count(f"{PARALLEL_FROM_FILES + 1} added") == 1, done.stdout
