@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,9 @@ from assistant.sync import sync
 pytestmark = pytest.mark.server
 
 
-def test_sync_shares_documents_between_instances_and_ingest_keeps_the_others(tmp_path: Path, embedder):
+@pytest.fixture
+def instances(tmp_path: Path, embedder) -> Iterator[tuple[Library, Library, Path]]:
+    """Two app instances (own data dirs) on one real `chroma run`, and a folder of two documents."""
     port = free_port()
     (tmp_path / "server").mkdir()
     server = chroma_server(tmp_path / "server", port)
@@ -28,64 +31,55 @@ def test_sync_shares_documents_between_instances_and_ingest_keeps_the_others(tmp
         files.mkdir()
         (files / "trust.md").write_text("# Building trust\n\nHealth workers build trust with people.\n")
         (files / "money.md").write_text("# Funding\n\nBlended funding pools pay for shared staff.\n")
-        trust, money = (str((files / name).resolve()) for name in ("trust.md", "money.md"))
-        assert a.ingest([files / "trust.md"], progress=False).count("added") == 1
-
-        # B's own ingest must not delete A's vectors as "orphans" of B's catalog.
-        assert b.ingest([files / "money.md"], progress=False).count("added") == 1
-        assert a.vectors.count() == 2 and b.catalog.document(trust) is None
-
-        # After a sync B knows A's document, and BM25 (B's own FTS5 index) finds it.
-        report = sync(b)
-        assert report.added == [trust] and report.unchanged == 1
-        assert b.catalog.document(trust).title == "Building trust"
-        hits, _ = LibrarySearch(b).search("health workers trust", RetrievalConfig(mode="bm25"))
-        assert hits and "trust" in hits[0].text
-        assert sync(a).added == [money]
-
-        # A removes its document; B's next sync drops it from B's catalog.
-        a.remove(trust)
-        assert sync(b).removed == [trust]
-        assert [d.title for d in b.catalog.documents()] == ["Funding"]
+        yield a, b, files
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def test_an_instance_cleans_its_own_uncommitted_vectors_and_only_its_own(tmp_path: Path, embedder):
+def test_sync_shares_documents_between_instances_and_ingest_keeps_the_others(instances):
+    a, b, files = instances
+    trust, money = (str((files / name).resolve()) for name in ("trust.md", "money.md"))
+    assert a.ingest([files / "trust.md"], progress=False).count("added") == 1
+
+    # B's own ingest must not delete A's vectors as "orphans" of B's catalog.
+    assert b.ingest([files / "money.md"], progress=False).count("added") == 1
+    assert a.vectors.count() == 2 and b.catalog.document(trust) is None
+
+    # After a sync B knows A's document, and BM25 (B's own FTS5 index) finds it.
+    report = sync(b)
+    assert report.added == [trust] and report.unchanged == 1
+    assert b.catalog.document(trust).title == "Building trust"
+    hits, _ = LibrarySearch(b).search("health workers trust", RetrievalConfig(mode="bm25"))
+    assert hits and "trust" in hits[0].text
+    assert sync(a).added == [money]
+
+    # A removes its document; B's next sync drops it from B's catalog.
+    a.remove(trust)
+    assert sync(b).removed == [trust]
+    assert [d.title for d in b.catalog.documents()] == ["Funding"]
+
+
+def test_an_instance_cleans_its_own_uncommitted_vectors_and_only_its_own(instances):
     """A run killed between writing a new document's vectors and committing its catalog entry. The
     kill is simulated in-process: a KeyboardInterrupt at the commit escapes the write's clean-up,
     as a SIGKILL would (tests/test_faults.py kills real processes against a local store)."""
-    port = free_port()
-    (tmp_path / "server").mkdir()
-    server = chroma_server(tmp_path / "server", port)
-    try:
-        a, b = (
-            Library.open(Settings(data_dir=tmp_path / n, chroma_host="127.0.0.1", chroma_port=port), embedder)
-            for n in ("a", "b")
-        )
-        assert a.catalog.instance_id != b.catalog.instance_id
-        files = tmp_path / "files"
-        files.mkdir()
-        (files / "trust.md").write_text("# Building trust\n\nHealth workers build trust with people.\n")
-        (files / "money.md").write_text("# Funding\n\nBlended funding pools pay for shared staff.\n")
-        assert b.ingest([files / "money.md"], progress=False).count("added") == 1
+    a, b, files = instances
+    assert a.catalog.instance_id != b.catalog.instance_id
+    assert b.ingest([files / "money.md"], progress=False).count("added") == 1
 
-        def killed(*_):
-            raise KeyboardInterrupt
+    def killed(*_):
+        raise KeyboardInterrupt
 
-        a.catalog.replace_document = killed
-        with pytest.raises(KeyboardInterrupt):
-            a.ingest([files / "trust.md"], progress=False)
-        del a.catalog.replace_document
-        assert a.vectors.count() == 2 and a.catalog.chunk_count() == 0  # an orphan on the server
+    a.catalog.replace_document = killed
+    with pytest.raises(KeyboardInterrupt):
+        a.ingest([files / "trust.md"], progress=False)
+    del a.catalog.replace_document
+    assert a.vectors.count() == 2 and a.catalog.chunk_count() == 0  # an orphan on the server
 
-        b.ingest([files / "money.md"], progress=False)  # B must leave A's (maybe in-flight) vectors be
-        assert b.vectors.count() == 2
-        assert a.reconcile() == 1  # A's next run removes its own orphan
-        assert [m["source"] for m in a.vectors.metadatas().values()] == [str((files / "money.md").resolve())]
-        assert a.ingest([files / "trust.md"], progress=False).count("added") == 1
-        assert a.vectors.count() == 2
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    b.ingest([files / "money.md"], progress=False)  # B must leave A's (maybe in-flight) vectors be
+    assert b.vectors.count() == 2
+    assert a.reconcile() == 1  # A's next run removes its own orphan
+    assert [m["source"] for m in a.vectors.metadatas().values()] == [str((files / "money.md").resolve())]
+    assert a.ingest([files / "trust.md"], progress=False).count("added") == 1
+    assert a.vectors.count() == 2
