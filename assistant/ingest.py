@@ -92,7 +92,16 @@ def find_files(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
             files.append(path)
         else:
             skipped.append(FileResult(str(path), "skipped", reason="no such file or folder"))
-    return files, skipped
+    return _each_once(files), list({result.source: result for result in skipped}.values())
+
+
+def _each_once(files: list[Path]) -> list[Path]:
+    """Files in order, each once: a folder and a file in it, or a symlink, can name a file twice
+    (Chroma refuses a write that holds the same chunk id twice)."""
+    kept: dict[str, Path] = {}
+    for path in files:
+        kept.setdefault(document_key(path), path)
+    return list(kept.values())
 
 
 @dataclass

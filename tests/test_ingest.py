@@ -267,3 +267,15 @@ def test_parsing_in_worker_processes_stores_the_same_chunks(tmp_path, folder, em
         assert_consistent(library)
         stores[workers] = state(library)
     assert stores[2] == stores[1]
+
+
+def test_a_file_named_twice_is_ingested_once(make_library, folder):
+    (folder / "link.md").symlink_to(folder / "titled.md")
+    library = make_library()
+    named = [folder, folder / "titled.md", folder / "nowhere.md", folder / "nowhere.md"]
+    report = library.ingest(named, progress=False)
+    titled = [f for f in report.files if f.source.endswith("titled.md")]
+    assert [f.status for f in titled] == ["added"]  # not a second write of the same chunk ids
+    assert [f.status for f in report.files if f.source.endswith("link.md")] == []  # resolves to titled.md
+    assert sum(f.source.endswith("nowhere.md") for f in report.files) == 1
+    assert_consistent(library)
