@@ -155,9 +155,9 @@ def bench_ingest(cfg: BenchConfig, embedder: Embedder) -> tuple[list[Figure], Li
     Both timed runs come after one untimed encode of the same chunk texts: torch sets up its kernels
     per input shape on first sight (seconds), a cost of the model that neither run should carry.
     """
-    from assistant.chunking import chunk_document, embedding_text, token_counter
+    from assistant.chunking import embedding_text
     from assistant.ingest import Library
-    from assistant.loading import load_file
+    from assistant.parsing import ParseJob, parse
 
     files = cfg.out / "work" / "scifact-files"
     n_files = write_abstract_files(cfg.scifact, cfg.abstracts, files)
@@ -168,8 +168,8 @@ def bench_ingest(cfg: BenchConfig, embedder: Embedder) -> tuple[list[Figure], Li
     store = cfg.out / "work" / f"ingest-store-{os.getpid()}-{time.time_ns()}"
     library = Library.open(Settings(data_dir=store), embedder)
 
-    count, size = token_counter(library.settings.model_path), library.settings.chunk_tokens
-    passages = [p for f in sorted(files.iterdir()) for p in chunk_document(load_file(f), count, size)]
+    limits = (library.settings.max_file_mb, library.settings.model_path, library.settings.chunk_tokens)
+    passages = [p for f in sorted(files.iterdir()) for p in parse(ParseJob(f, None, *limits))[1]]
     texts = [embedding_text(p.title, p.section, p.text) for p in passages]
     started = time.perf_counter()
     embedder.encode(texts)  # the untimed warm-up, reported as the cold figure

@@ -77,6 +77,7 @@ class Parser:
             job, future = self.queued.popleft()
             if isinstance(future.exception(), BrokenProcessPool):
                 # A worker died (killed, out of memory): parse what is left here, as without workers.
+                self.pool.shutdown(cancel_futures=True)
                 self.pool = None
                 for rest, _ in [(job, future), *self.queued]:
                     yield rest, _run_here(rest)
