@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from difflib import SequenceMatcher
+from functools import lru_cache
 from statistics import fmean
 from typing import Any
 
@@ -26,6 +29,7 @@ CLAIM = re.compile(r"(.*?)((?:\s*\[\d{1,3}\])+)", re.DOTALL)
 MARK = re.compile(r"\[(\d{1,3})\]")
 
 
+@lru_cache(maxsize=65536)  # the bootstrap compares the same passages a thousand times
 def normalize(text: str) -> str:
     """Case- and whitespace-insensitive form used for every evidence comparison."""
     return " ".join(text.casefold().split())
@@ -122,7 +126,32 @@ def supported_claims(record: Record) -> tuple[int, int]:
 
 
 # --- the whole run -------------------------------------------------------------------------
+_SCORES: ContextVar[dict[tuple[int, str], dict[str, Any]] | None] = ContextVar("scores", default=None)
+
+
+@contextmanager
+def scores_cached() -> Iterator[None]:
+    """Inside the block each (record, question) is scored once, however often it is averaged: the
+    bootstrap (intervals.py) averages the same records a thousand times. Records must stay alive and
+    unchanged inside the block (the key is the record's identity)."""
+    token = _SCORES.set({})
+    try:
+        yield
+    finally:
+        _SCORES.reset(token)
+
+
 def question_scores(record: Record, question: Question) -> dict[str, Any]:
+    cache = _SCORES.get()
+    if cache is None:
+        return score_question(record, question)
+    key = (id(record), question.id)
+    if key not in cache:
+        cache[key] = score_question(record, question)
+    return cache[key]
+
+
+def score_question(record: Record, question: Question) -> dict[str, Any]:
     """Everything measured on one question; compute_metrics averages these."""
     rels = relevance(record, question) if question.answerable else []
     cited = list(cited_passages(record).values())

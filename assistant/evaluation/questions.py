@@ -25,6 +25,22 @@ class Question:
     tags: tuple[str, ...] = field(default_factory=tuple)
 
 
+def question_json(question: Question) -> dict[str, Any]:
+    """The question as one line of a question file (optional keys only when set)."""
+    raw: dict[str, Any] = {
+        "id": question.id,
+        "question": question.question,
+        "answerable": question.answerable,
+        "evidence": list(question.evidence),
+    }
+    if question.history:
+        raw["history"] = list(question.history)
+    if question.min_sources is not None:
+        raw["min_sources"] = question.min_sources
+    raw["tags"] = list(question.tags)
+    return raw
+
+
 def load_questions(path: Path) -> list[Question]:
     path = Path(path)
     try:

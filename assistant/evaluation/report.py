@@ -12,8 +12,10 @@ import matplotlib
 matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt
 
-from assistant.evaluation.metrics import Record, holds_evidence, relevance
-from assistant.evaluation.questions import Question
+from assistant.evaluation.intervals import interval_at
+from assistant.evaluation.metrics import Record, relevance
+from assistant.evaluation.outcomes import miss_reason, passed
+from assistant.evaluation.questions import Question, question_json
 
 # (summary key, label) in the order people read them.
 METRICS = [
@@ -68,6 +70,10 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def fmt_interval(interval: tuple[float, float] | None) -> str:
+    return "–" if interval is None else f"{fmt(interval[0])}–{fmt(interval[1])}"
+
+
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
@@ -75,11 +81,23 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def summary_table(summary: dict[str, Any]) -> str:
-    return markdown_table(["metric", "value"], [(label, summary.get(key)) for key, label in METRICS])
+    """Each metric with its 95% bootstrap interval (questions resampled; `intervals` in summary.json)."""
+    intervals = summary.get("intervals", {})
+    rows = [(label, summary.get(key), fmt_interval(interval_at(intervals, key))) for key, label in METRICS]
+    return markdown_table(["metric", "value", "95% interval"], rows)
 
 
 def tag_table(summary: dict[str, Any]) -> str:
-    rows = [(tag, row["n"], *(row[key] for key, _ in TAG_COLUMNS)) for tag, row in summary["by_tag"].items()]
+    intervals = summary.get("intervals", {}).get("by_tag", {})
+
+    def cell(tag: str, key: str) -> str:
+        value = summary["by_tag"][tag].get(key)
+        interval = interval_at(intervals, tag, key)
+        return fmt(value) if value is None or interval is None else f"{fmt(value)} ({fmt_interval(interval)})"
+
+    rows = [
+        (tag, row["n"], *(cell(tag, key) for key, _ in TAG_COLUMNS)) for tag, row in summary["by_tag"].items()
+    ]
     return markdown_table(["tag", "n", *(label for _, label in TAG_COLUMNS)], rows)
 
 
@@ -100,6 +118,11 @@ def write_run(
     with (out_dir / "results.jsonl").open("w", encoding="utf-8") as f:
         for record in records:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    with (out_dir / "questions.jsonl").open(
+        "w", encoding="utf-8"
+    ) as f:  # what the records were scored against
+        for question in questions:
+            f.write(json.dumps(question_json(question), ensure_ascii=False) + "\n")
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     plot_tags(summary, out_dir / "tags.png")
     plot_ranks(questions, records, out_dir / "ranks.png")
@@ -134,20 +157,11 @@ def run_report(
 def misses(questions: Sequence[Question], records: Sequence[Record]) -> str:
     """Questions answered wrongly: no cited evidence when answerable, an answer when unanswerable."""
     by_id = {q.id: q for q in questions}
-    rows = []
-    for record in records:
-        question = by_id[record["id"]]
-        if question.answerable:
-            cited = any(holds_evidence(c["text"], question.evidence) for c in record["citations"])
-            if cited:
-                continue
-            why = "abstained" if record["abstained"] else "no cited passage holds the evidence"
-            why += "; evidence retrieved" if any(relevance(record, question)) else "; evidence not retrieved"
-        elif record["abstained"]:
-            continue
-        else:
-            why = "answered an unanswerable question"
-        rows.append((record["id"], record["question"].replace("|", "/"), why))
+    rows = [
+        (record["id"], record["question"].replace("|", "/"), miss_reason(record, by_id[record["id"]]))
+        for record in records
+        if not passed(record, by_id[record["id"]])
+    ]
     return markdown_table(["id", "question", "what went wrong"], rows) if rows else "None."
 
 

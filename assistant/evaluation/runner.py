@@ -5,11 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from assistant.evaluation.metrics import Record, compute_metrics, holds_evidence, normalize
+from assistant.evaluation.intervals import bootstrap_intervals
+from assistant.evaluation.intervals import method as interval_method
+from assistant.evaluation.metrics import Record, compute_metrics, holds_evidence, normalize, scores_cached
 from assistant.evaluation.questions import Question
 
 if TYPE_CHECKING:
@@ -30,10 +33,19 @@ def run_eval(
         record = to_record(question, answer, latency_ms)
         record["relevant_in_library"] = sum(holds_evidence(t, question.evidence) for t in library_texts)
         records.append(record)
-    summary = compute_metrics(questions, records)
+    summary = measure(questions, records)
     summary["warnings"] = evidence_warnings(questions, library_texts)
     summary["config"] = run_config(assistant, len(library_texts))
     return records, summary
+
+
+def measure(questions: Sequence[Question], records: Sequence[Record]) -> dict[str, Any]:
+    """compute_metrics plus a 95% bootstrap interval for each of its rates (`intervals`)."""
+    summary = compute_metrics(questions, records)
+    with scores_cached():
+        summary["intervals"] = bootstrap_intervals(records, partial(compute_metrics, questions))
+    summary["interval_method"] = interval_method()
+    return summary
 
 
 def run_config(assistant: Assistant, chunks: int) -> dict[str, Any]:
