@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.evaluation import workbench_cli
 from assistant.settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
+    workbench_cli.register(parser)  # eval diff | view | feedback | annotate
 
 
 def run(args: argparse.Namespace) -> int:
