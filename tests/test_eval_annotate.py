@@ -108,6 +108,7 @@ def test_annotation_works_on_any_library(make_library, tmp_path, capsys):
     store = library.settings.data_dir
     passage_id, open_now = sampled(capsys, store, gold)
     assert "Volunteers refer families to two partner clinics within one week." in open_now
+    assert "Pantry network" not in open_now  # a bare heading is no statement to ask about
     question = "How quickly do pantry volunteers refer families to clinics?"
     assert annotate(store, gold, passage_id, question, "within one week") == 0
     assert [(q.id, q.evidence) for q in load_questions(gold)] == [("q001", ("within one week",))]

@@ -25,6 +25,7 @@ from assistant.ui.feedback import FeedbackStore, answer_record
 pytestmark = pytest.mark.browser
 
 GOLD = PROJECT_ROOT / "evals" / "questions.jsonl"
+SHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 FEEDBACK_QUESTION = "Which partners did the clinics in the relational organizing study work with?"
 
@@ -121,6 +122,8 @@ def test_open_a_run_filter_to_failures_and_see_the_evidence_highlighted(page, be
     marked = " ".join(mark.inner_text().split()).casefold()
     assert any(" ".join(e.split()).casefold() == marked for e in questions[qid].evidence)
     expect(page.locator("#wb-detail-b")).to_contain_text(f"default · {qid}")  # side by side
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SHOTS / "workbench-results-1280.png", full_page=True)
 
 
 def test_turn_a_feedback_record_into_a_gold_question(page, bench):

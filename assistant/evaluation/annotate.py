@@ -180,10 +180,16 @@ def evidence_spans(text: str, phrases: Iterable[str]) -> list[tuple[int, int]]:
     return [m.span() for p in phrases if p.split() for m in phrase_pattern(p).finditer(text)]
 
 
+def statement(sentence: str) -> bool:
+    """A sentence worth a question: four words or more (a bare heading like "Results" is not), or in a
+    script written without spaces."""
+    return len(sentence.split()) >= 4 or not sentence.isascii()
+
+
 def open_sentences(passage: Passage, phrases: Sequence[str]) -> tuple[list[str], int]:
-    """(the passage's sentences no evidence phrase touches, its sentence count)."""
+    """(the passage's statements no evidence phrase touches, its statement count)."""
     covered = evidence_spans(passage.text, phrases)
-    sentences, cursor, left = split_sentences(passage.text), 0, []
+    sentences, cursor, left = [s for s in split_sentences(passage.text) if statement(s)], 0, []
     for sentence in sentences:
         found = phrase_pattern(sentence).search(passage.text, cursor)
         start, end = found.span() if found else (cursor, cursor)

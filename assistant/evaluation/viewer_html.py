@@ -24,6 +24,7 @@ CSS = """
 .wb-table { width: 100%; border-collapse: collapse; font-size: .92em; }
 .wb-table td, .wb-table th { padding: 4px 6px; text-align: left; vertical-align: top;
   border-bottom: 1px solid var(--border-color-primary); overflow-wrap: anywhere; }
+#wb-questions td:first-child { white-space: nowrap; }
 .wb-fail { color: #b91c1c; font-weight: 600; }
 .wb-pass { color: #15803d; font-weight: 600; }
 .wb-passage { border: 1px solid var(--border-color-primary); border-radius: 6px; margin: .4em 0;
