@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,12 +24,12 @@ from assistant.answering.extractive import (
     rerank_passages,
     score_sentences,
 )
-from assistant.catalog import NO_FILTERS, Filters
 from assistant.followups import Message, standalone_question
-from assistant.ingest import Library
-from assistant.retrieval import LibrarySearch, RetrievalConfig
+from assistant.ingest import ingest
+from assistant.library import Library
+from assistant.retrieval import LibrarySearch
 from assistant.settings import Settings
-from assistant.types import Answer, IngestReport, Passage
+from assistant.types import NO_FILTERS, Answer, Filters, IngestReport, Passage
 
 ABSTAIN_TEXT = (
     "The library does not cover this question: no passage answers it closely enough. "
@@ -68,7 +68,7 @@ class Assistant:
         self.library = library or Library.open(self.settings)
         self.search = LibrarySearch(self.library)
         self.sentence_vectors = SentenceVectors(self.library.embedder)
-        self.retrieval = RetrievalConfig.from_settings(self.settings)
+        self.retrieval = self.settings.retrieval
         self._llm = None
         self.prepare_chain, self.chain = self._build_chains()
 
@@ -118,7 +118,7 @@ class Assistant:
         yield answer
 
     def ingest(self, paths: Sequence[Path], *, prune: bool = False, progress: bool = True) -> IngestReport:
-        return self.library.ingest(paths, prune=prune, progress=progress)
+        return ingest(self.library, paths, prune=prune, progress=progress)
 
     def prepare(self, turn: Turn) -> Turn:
         """The chain before the answer step, for answerers that stream."""
@@ -209,7 +209,7 @@ class Assistant:
         """A copy that retrieves differently (for comparisons); shares the model and the store."""
         other = Assistant.__new__(Assistant)
         other.__dict__.update(self.__dict__)
-        other.retrieval = replace(self.retrieval, **changes)
+        other.retrieval = self.retrieval.model_copy(update=changes)
         other.prepare_chain, other.chain = other._build_chains()
         return other
 

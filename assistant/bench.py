@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # heavy imports stay out of `assistant --help` and cold start
     import numpy as np
 
     from assistant.assistant import Assistant
-    from assistant.ingest import Library
+    from assistant.library import Library
     from assistant.store import Embedder
 
 SCIFACT = Path("/work/shared/benchmarks/scifact")
@@ -156,7 +156,8 @@ def bench_ingest(cfg: BenchConfig, embedder: Embedder) -> tuple[list[Figure], Li
     per input shape on first sight (seconds), a cost of the model that neither run should carry.
     """
     from assistant.chunking import embedding_text
-    from assistant.ingest import Library
+    from assistant.ingest import ingest
+    from assistant.library import Library
     from assistant.parsing import ParseJob, parse
 
     files = cfg.out / "work" / "scifact-files"
@@ -178,9 +179,9 @@ def bench_ingest(cfg: BenchConfig, embedder: Embedder) -> tuple[list[Figure], Li
     embedder.encode(texts)
     raw_seconds = time.perf_counter() - started
 
-    first = library.ingest([files], progress=False)
+    first = ingest(library, [files], progress=False)
     assert first.chunks_written == len(texts), (first.chunks_written, len(texts))
-    again = library.ingest([files], progress=False)
+    again = ingest(library, [files], progress=False)
     assert again.count("unchanged") == n_files, again.summary()
 
     raw_rate, ingest_rate = len(texts) / raw_seconds, len(texts) / first.seconds
@@ -282,7 +283,7 @@ def build_store(
     import hashlib
 
     from assistant.catalog import DocumentRecord
-    from assistant.ingest import Library
+    from assistant.library import Library
     from assistant.types import Passage
 
     recipe = json.dumps(
@@ -333,7 +334,7 @@ def _upsert(library: Library, batch: list) -> None:
 
 def source_store(cfg: BenchConfig, fallback: Library, embedder: Embedder) -> tuple[Library, str]:
     """The real embedded SciFact store when its builder has finished, else the ingest slice."""
-    from assistant.ingest import Library
+    from assistant.library import Library
 
     shared = cfg.shared_store
     if shared and (shared / ".complete").exists():
@@ -344,12 +345,12 @@ def source_store(cfg: BenchConfig, fallback: Library, embedder: Embedder) -> tup
 # --- retrieval ---------------------------------------------------------------------------------------
 def bench_retrieval(library: Library, texts: list[str], label: str) -> tuple[list[Figure], dict]:
     """p50/p95 of LibrarySearch.search per mode, plus the parts (query embedding, Chroma, FTS5)."""
-    from assistant.retrieval import LibrarySearch, RetrievalConfig
+    from assistant.retrieval import LibrarySearch
 
     search = LibrarySearch(library)
     figures, detail = [], {}
     for mode in MODES:
-        config = RetrievalConfig(mode=mode)
+        config = library.settings.retrieval.model_copy(update={"mode": mode})
         p50, p95 = percentiles(time_calls(lambda q, c=config: search.search(q, c), texts))
         detail[mode] = {"p50_ms": round(p50, 2), "p95_ms": round(p95, 2)}
         figures.append(figure(f"{mode}_p50_ms@{label}", p50, "ms"))
@@ -401,12 +402,14 @@ def bench_cold_start(data_dir: Path, runs: int) -> list[Figure]:
 def _probe_memory(data_dir: str, texts: list[str]) -> float:
     """In a fresh process: open the library, answer retrieval queries, report peak RSS in MB."""
     import assistant  # noqa: F401  (offline environment)
-    from assistant.ingest import Library
-    from assistant.retrieval import LibrarySearch, RetrievalConfig
+    from assistant.library import Library
+    from assistant.retrieval import LibrarySearch
 
-    search = LibrarySearch(Library.open(Settings(data_dir=Path(data_dir))))
+    library = Library.open(Settings(data_dir=Path(data_dir)))
+    search = LibrarySearch(library)
+    config = library.settings.retrieval.model_copy(update={"mode": "hybrid"})
     for text in texts:
-        search.search(text, RetrievalConfig(mode="hybrid"))
+        search.search(text, config)
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
@@ -451,7 +454,7 @@ def chroma_server(path: Path, port: int) -> subprocess.Popen:
 
 def bench_server(store: Path, texts: list[str], label: str, embedder: Embedder) -> tuple[list[Figure], dict]:
     """The same retrieval with vectors served by `chroma run` (a copy of the store's Chroma folder)."""
-    from assistant.ingest import Library
+    from assistant.library import Library
 
     copy = store.parent / f"{store.name}-server-chroma"
     shutil.rmtree(copy, ignore_errors=True)
@@ -478,7 +481,7 @@ def run(
 ) -> dict[str, Any]:
     import assistant  # noqa: F401  (offline environment)
     from assistant.assistant import Assistant
-    from assistant.ingest import Library
+    from assistant.library import Library
     from assistant.store import Embedder
 
     say = print if echo else (lambda *_: None)

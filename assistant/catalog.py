@@ -17,7 +17,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from assistant.types import Passage
+from assistant.text import STOPWORDS
+from assistant.types import NO_FILTERS, Filters, Passage
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -47,91 +48,6 @@ CREATE TABLE IF NOT EXISTS instance (id TEXT NOT NULL);
 INSERT INTO instance (id) SELECT lower(hex(randomblob(16))) WHERE NOT EXISTS (SELECT 1 FROM instance);
 """
 
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "our",
-        "should",
-        "so",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "to",
-        "us",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "about",
-        "also",
-        "any",
-        "all",
-        "some",
-        "more",
-        "most",
-        "other",
-        "such",
-        "no",
-        "not",
-        "only",
-        "own",
-        "same",
-        "very",
-        "just",
-    ]
-)
-
 
 @dataclass
 class DocumentRecord:
@@ -146,31 +62,6 @@ class DocumentRecord:
     @property
     def name(self) -> str:
         return Path(self.key).name
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Limit retrieval to chosen documents, types or years (empty means no limit)."""
-
-    sources: tuple[str, ...] = ()
-    types: tuple[str, ...] = ()
-    years: tuple[int, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.sources or self.types or self.years)
-
-    def chroma_where(self) -> dict | None:
-        clauses = [
-            {field: {"$in": list(values)}}
-            for field, values in (("source", self.sources), ("type", self.types), ("year", self.years))
-            if values
-        ]
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-NO_FILTERS = Filters()
 
 
 # BM25's time is spent scoring every posting of the query's terms. In a library of PRUNE_FROM chunks or

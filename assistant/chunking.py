@@ -13,9 +13,7 @@ from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
-import pysbd
-import pysbd.lang.english
-
+from assistant.text import split_sentences
 from assistant.types import LoadedDocument, Passage, Section
 
 CHUNKER_VERSION = 2  # bump when chunk boundaries or texts change: stores re-chunk on next ingest
@@ -23,7 +21,6 @@ MODEL_WINDOW = 256  # all-MiniLM-L6-v2 reads at most 256 word pieces, [CLS] and 
 TITLE_TOKENS = 48  # a longer title is cut for embedding (1 in 200 SciFact titles is longer)
 HEADING_TOKENS = 24  # a longer "heading" is cut (often a whole paragraph styled as a heading)
 MAX_CHARS_PER_TOKEN = 10  # English runs about 4.5; a piece of text longer than this is cut
-CJK_STOP = re.compile(r"(?<=[。！？])")
 
 TokenCounter = Callable[[str], int]
 
@@ -47,83 +44,6 @@ def token_counter(model_path: Path) -> TokenCounter:
     core.no_truncation()
     core.no_padding()
     return lambda text: len(core.encode(text, add_special_tokens=False))
-
-
-_segmenter = pysbd.Segmenter(language="en", clean=False)
-MAX_BLOCK_CHARS = 2000  # pysbd's time grows with the square of a paragraph's sentences: feed it blocks
-SENTENCE_END = re.compile(r"[.!?。！？][\"'”’)\]]*\s")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a text, paragraph by paragraph (a line break always ends a sentence)."""
-    sentences: list[str] = []
-    for paragraph in re.split(r"\n+", text):
-        for block in _blocks(" ".join(paragraph.split())):
-            for sentence in _segment(block):
-                sentences.extend(s.strip() for s in CJK_STOP.split(sentence) if s.strip())
-    return sentences
-
-
-def _blocks(paragraph: str) -> Iterator[str]:
-    """A long paragraph cut at sentence ends into blocks of about MAX_BLOCK_CHARS (a block without a
-    sentence end in it is left whole: pysbd is slow on many sentences, not on long ones)."""
-    while len(paragraph) > MAX_BLOCK_CHARS:
-        ends = [match.end() for match in SENTENCE_END.finditer(paragraph, 0, MAX_BLOCK_CHARS)]
-        after = None if ends else SENTENCE_END.search(paragraph, MAX_BLOCK_CHARS)
-        cut = ends[-1] if ends else after.end() if after else len(paragraph)
-        yield paragraph[:cut]
-        paragraph = paragraph[cut:]
-    if paragraph:
-        yield paragraph
-
-
-def _segment(block: str) -> list[str]:
-    """pysbd's sentence boundaries, the text cut from the block itself: nothing dropped or changed."""
-    if len(block) > MAX_BLOCK_CHARS:  # one long sentence (see _blocks); pysbd compiles it into a regex
-        return [block]
-    plain = _plain_sentences(block)
-    if plain is not None:
-        return plain
-    starts, cursor = [0], 0
-    for segment in _segmenter.segment(block):
-        segment = segment.strip()
-        start = block.find(segment, cursor) if segment else -1
-        if start > starts[-1]:
-            starts.append(start)
-        if start >= 0:
-            cursor = start + len(segment)
-    return [block[a:b] for a, b in zip(starts, [*starts[1:], len(block)], strict=True)]
-
-
-# The plain case, without pysbd (5 ms a block): every ".", "?" ends a sentence before a capital, or is a
-# decimal point or the block's last character. Anything pysbd treats specially (abbreviations, a
-# number or list item before the stop, quotes, "!", "--") goes to pysbd. Same result as pysbd on all
-# 2,795 blocks of SciFact and corpus/ that take this path (48%); tests/test_chunking.py checks it.
-PLAIN_STOP = re.compile(r"(?<=[^\s.!?])[.?]\s+(?=[A-Z])")
-STOPS = re.compile(r"[.!?]")
-SPECIAL = re.compile(r"[\"“”«»!。！？]|--|(?:^|\s)\(?(?:[0-9]{1,2}|[ivxIVX]{1,4}|[a-zA-Z])\)")
-PLAIN_WORD = re.compile(r"[(\[]?([A-Za-z]{2,}|[A-Za-z]*\d+[A-Za-z]*)[)\]]?")
-ABBREVIATIONS = frozenset(a.lower() for a in pysbd.lang.english.English.Abbreviation.ABBREVIATIONS)
-
-
-def _plain_sentences(block: str) -> list[str] | None:
-    """The block's sentences when its every stop is unambiguous, else None (ask pysbd)."""
-    if SPECIAL.search(block) or block[:1] in "([":  # pysbd takes a leading "(...)" for a list item
-        return None
-    sentences, start, stops = [], 0, set()
-    for match in PLAIN_STOP.finditer(block):
-        word = PLAIN_WORD.fullmatch(block[block.rfind(" ", 0, match.start()) + 1 : match.start()])
-        if not word or word[1].isdigit() or word[1].lower() in ABBREVIATIONS:
-            return None
-        stops.add(match.start())
-        sentences.append(block[start : match.end()])
-        start = match.end()
-    for match in STOPS.finditer(block):
-        i = match.start()
-        decimal = block[i - 1 : i].isdigit() and block[i + 1 : i + 2].isdigit()
-        if i not in stops and not decimal and block[i + 1 :].strip():
-            return None
-    return [*sentences, block[start:]] if block[start:] else sentences
 
 
 def embedding_text(title: str, section: str, text: str) -> str:

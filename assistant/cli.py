@@ -39,7 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     documents = sub.add_parser("documents", help="list the documents in the library")
     documents.set_defaults(func=run_documents)
 
-    for module in ("assistant.evaluation.cli", "assistant.ui.command", "assistant.bench", "assistant.sync"):
+    sync = sub.add_parser(
+        "sync", help="rebuild this instance's catalog from the shared Chroma server (scale-out)"
+    )
+    sync.set_defaults(func=run_sync)
+
+    for module in ("assistant.evaluation.cli", "assistant.ui.command", "assistant.bench"):
         try:
             __import__(module, fromlist=["register"]).register(sub)
         except ModuleNotFoundError as exc:
@@ -57,11 +62,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_ingest(args: argparse.Namespace) -> int:
-    from assistant.ingest import Library
+    from assistant.ingest import ingest
+    from assistant.library import Library
 
     settings = Settings()
     paths = args.paths or [settings.corpus_dir]
-    report = Library.open(settings).ingest(paths, prune=args.prune, progress=not args.quiet)
+    report = ingest(Library.open(settings), paths, prune=args.prune, progress=not args.quiet)
     for result in report.skipped:
         print(f"skipped {result.source}: {result.reason}", file=sys.stderr)
     print(report.summary())
@@ -105,6 +111,14 @@ def run_documents(args: argparse.Namespace) -> int:
         year = record.year or "n.d."
         kind = record.type or "document"
         print(f"{record.title} ({year}; {kind}; {record.chunk_count} chunks) — {record.key}")
+    return 0
+
+
+def run_sync(args: argparse.Namespace) -> int:
+    from assistant.library import Library
+    from assistant.sync import sync
+
+    print(sync(Library.open(Settings())).summary())
     return 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.answering.citations import content_words
+from assistant.text import content_words
 
 Message = dict[str, str]
 

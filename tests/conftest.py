@@ -11,7 +11,8 @@ from reportlab.pdfgen import canvas
 
 import assistant  # noqa: F401  (offline environment before any model import)
 from assistant.assistant import Assistant
-from assistant.ingest import Library
+from assistant.ingest import ingest
+from assistant.library import Library
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store import Embedder
 
@@ -43,7 +44,7 @@ def corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="session")
 def corpus_library(corpus_settings: Settings, embedder: Embedder) -> Library:
     library = Library.open(corpus_settings, embedder)
-    report = library.ingest([CORPUS], progress=False)
+    report = ingest(library, [CORPUS], progress=False)
     assert report.count("added") == 5, report.summary()
     return library
 

@@ -9,8 +9,8 @@ from langchain_core.callbacks import BaseCallbackHandler
 
 from assistant.answering.citations import CITATION_MARK
 from assistant.answering.coverage import expected_kind, missing_fact
-from assistant.catalog import Filters
 from assistant.followups import standalone_question
+from assistant.types import Filters
 
 ANSWERABLE = [
     ("Why does a backbone organization need stable funding?", "communities-joined-in-action-findings.md"),

@@ -12,10 +12,11 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from transformers import AutoTokenizer
 
-from assistant import chunking
-from assistant.chunking import chunk_document, embedding_text, split_sentences, token_counter
+from assistant import text as splitter
+from assistant.chunking import chunk_document, embedding_text, token_counter
 from assistant.loading import content_hash
 from assistant.settings import Settings
+from assistant.text import split_sentences
 from assistant.types import LoadedDocument, Passage, Section
 
 SCIFACT = "/work/shared/benchmarks/scifact/corpus.jsonl"
@@ -132,22 +133,22 @@ def test_ids_depend_on_content_only(count, abstracts):
 
 def pysbd_sentences(block: str) -> list[str]:
     """What _segment gives when every block goes through pysbd."""
-    plain = chunking._plain_sentences
-    chunking._plain_sentences = lambda _: None
+    plain = splitter._plain_sentences
+    splitter._plain_sentences = lambda _: None
     try:
-        return chunking._segment(block)
+        return splitter._segment(block)
     finally:
-        chunking._plain_sentences = plain
+        splitter._plain_sentences = plain
 
 
 def blocks_of(text: str) -> list[str]:
-    return [b for p in re.split(r"\n+", text) for b in chunking._blocks(" ".join(p.split()))]
+    return [b for p in re.split(r"\n+", text) for b in splitter._blocks(" ".join(p.split()))]
 
 
 def test_the_fast_path_splits_exactly_as_pysbd_on_real_abstracts():
     with open(SCIFACT, encoding="utf-8") as handle:
         blocks = [b for line in islice(handle, 800) for b in blocks_of(json.loads(line)["text"])]
-    plain = [(b, chunking._plain_sentences(b)) for b in blocks]
+    plain = [(b, splitter._plain_sentences(b)) for b in blocks]
     taken = [(b, sentences) for b, sentences in plain if sentences is not None]
     assert len(taken) > 0.3 * len(blocks)  # the path is taken, or this test proves nothing
     assert [s for b, s in taken] == [pysbd_sentences(b) for b, _ in taken]
@@ -171,6 +172,6 @@ WORDS += " 2019 n=5 I II Sept Jan St cells' don't p<0.05 Ph.D a.m. ... 1,000 www
 )
 def test_the_fast_path_never_disagrees_with_pysbd(parts):
     block = " ".join(" ".join(words) + stop for words, stop in parts)
-    sentences = chunking._plain_sentences(block)
+    sentences = splitter._plain_sentences(block)
     assume(sentences is not None)
     assert sentences == pysbd_sentences(block)

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from assistant.cli import main
-from assistant.ingest import Library
+from assistant.ingest import ingest
+from assistant.library import Library
 from assistant.settings import PROJECT_ROOT, Settings
 
 SCIFACT = "/work/shared/benchmarks/scifact/corpus.jsonl"
@@ -98,7 +99,7 @@ def test_kill_9_at_random_points_then_rerun_equals_a_clean_build(tmp_path, embed
     assert rerun.wait(timeout=600) == 0, rerun.stderr.read()
     library = Library.open(Settings(data_dir=data), embedder)
     clean = Library.open(Settings(data_dir=tmp_path / "clean"), embedder)
-    clean.ingest([folder], progress=False)
+    ingest(clean, [folder], progress=False)
     assert_whole(library)
     assert snapshot(library) == snapshot(clean), f"kills at (s, was running): {kills}"
     assert len(snapshot(clean)["documents"]) == FILES - 2
@@ -126,7 +127,7 @@ def fill(mount: Path, leave: int) -> None:
 def test_full_disk_is_a_clear_error_and_loses_nothing(tiny_disk, tmp_path, embedder, monkeypatch, capsys):
     data = tiny_disk / "data"
     library = Library.open(Settings(data_dir=data), embedder)
-    assert library.ingest([PROJECT_ROOT / "corpus"], progress=False).count("added") == 5
+    assert ingest(library, [PROJECT_ROOT / "corpus"], progress=False).count("added") == 5
     before = snapshot(library)
     more = tmp_path / "more"
     more.mkdir()

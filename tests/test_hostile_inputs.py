@@ -26,10 +26,11 @@ from pypdf import PdfReader, PdfWriter
 from transformers import AutoTokenizer
 
 from assistant.answering.citations import CITATION_MARK, passage_sentences, support
-from assistant.chunking import chunk_document, embedding_text, split_sentences, token_counter
-from assistant.ingest import Library
+from assistant.chunking import chunk_document, embedding_text, token_counter
+from assistant.library import Library
 from assistant.loading import SUPPORTED_SUFFIXES, LoadError, load_file
 from assistant.settings import PROJECT_ROOT, Settings
+from assistant.text import split_sentences
 from assistant.types import LoadedDocument, Passage, Section
 
 SCIFACT = "/work/shared/benchmarks/scifact/corpus.jsonl"

@@ -11,7 +11,8 @@ from conftest import write_docx, write_encrypted_pdf, write_pdf
 
 from assistant import loading
 from assistant.cli import main
-from assistant.ingest import Library
+from assistant.ingest import ingest
+from assistant.library import Library
 from assistant.settings import Settings
 
 SENTENCES = [
@@ -74,7 +75,7 @@ def encode_calls(monkeypatch, embedder) -> list[int]:
 
 def test_ingest_stores_every_format_with_manifest_and_found_titles(make_library, folder):
     library = make_library()
-    report = library.ingest([folder], progress=False)
+    report = ingest(library, [folder], progress=False)
     assert report.count("added") == 6 and not report.skipped, report.summary()
     titles = {Path(r.key).name: r for r in library.catalog.documents()}
     assert titles["listed.md"].title == "From The Manifest"
@@ -94,11 +95,11 @@ def test_ingest_stores_every_format_with_manifest_and_found_titles(make_library,
 
 def test_rerun_writes_and_embeds_nothing(make_library, folder, encode_calls):
     library = make_library()
-    library.ingest([folder], progress=False)
+    ingest(library, [folder], progress=False)
     before = state(library)
     assert encode_calls
     encode_calls.clear()
-    report = make_library().ingest([folder], progress=False)  # a new process would open it afresh
+    report = ingest(make_library(), [folder], progress=False)  # a new process would open it afresh
     assert report.count("unchanged") == 6 and report.chunks_written == 0, report.summary()
     assert encode_calls == []
     assert state(library) == before
@@ -107,11 +108,11 @@ def test_rerun_writes_and_embeds_nothing(make_library, folder, encode_calls):
 
 def test_changed_file_replaces_all_its_old_chunks(make_library, folder):
     library = make_library()
-    library.ingest([folder], progress=False)
+    ingest(library, [folder], progress=False)
     documents, _ = state(library)
     key = next(k for k in documents if k.endswith("plain_notes.txt"))
     (folder / "plain_notes.txt").write_text(text(3, "now revised"), encoding="utf-8")
-    report = library.ingest([folder], progress=False)
+    report = ingest(library, [folder], progress=False)
     assert report.count("updated") == 1 and report.count("unchanged") == 5
     after, vectors = state(library)
     assert after[key] and not after[key] & documents[key]
@@ -123,13 +124,13 @@ def test_changed_file_replaces_all_its_old_chunks(make_library, folder):
 
 def test_prune_removes_documents_whose_file_is_gone(make_library, folder):
     library = make_library()
-    library.ingest([folder], progress=False)
+    ingest(library, [folder], progress=False)
     gone = next(k for k in state(library)[0] if k.endswith("memo.docx"))
     gone_ids = library.catalog.chunk_ids(gone)
     (folder / "memo.docx").unlink()
-    library.ingest([folder], progress=False)
+    ingest(library, [folder], progress=False)
     assert gone in state(library)[0]  # kept without --prune
-    report = library.ingest([folder], prune=True, progress=False)
+    report = ingest(library, [folder], prune=True, progress=False)
     assert [(f.source, f.status) for f in report.files if f.status == "removed"] == [(gone, "removed")]
     documents, vectors = state(library)
     assert gone not in documents and not gone_ids & vectors
@@ -139,7 +140,7 @@ def test_prune_removes_documents_whose_file_is_gone(make_library, folder):
 def test_same_content_under_two_names_is_stored_once(make_library, folder):
     (folder / "copy-of-notes.txt").write_bytes((folder / "plain_notes.txt").read_bytes())
     library = make_library()
-    report = library.ingest([folder], progress=False)
+    report = ingest(library, [folder], progress=False)
     duplicate = next(f for f in report.files if f.status == "duplicate")
     assert duplicate.source.endswith("plain_notes.txt") or duplicate.source.endswith("copy-of-notes.txt")
     assert "stored once" in duplicate.reason
@@ -149,9 +150,9 @@ def test_same_content_under_two_names_is_stored_once(make_library, folder):
 
 def test_file_edited_to_match_another_drops_its_old_version(make_library, folder):
     library = make_library()
-    library.ingest([folder], progress=False)
+    ingest(library, [folder], progress=False)
     (folder / "titled.md").write_bytes((folder / "listed.md").read_bytes())
-    report = library.ingest([folder], progress=False)
+    report = ingest(library, [folder], progress=False)
     assert report.count("duplicate") == 1
     assert not any(k.endswith("titled.md") for k in state(library)[0])
     assert_consistent(library)
@@ -183,7 +184,7 @@ def bad_files(folder: Path) -> dict[str, str]:
 def test_bad_files_are_skipped_with_a_reason_and_the_run_goes_on(make_library, folder):
     expected = bad_files(folder)
     library = make_library(max_file_mb=1)
-    report = library.ingest([folder], progress=False)
+    report = ingest(library, [folder], progress=False)
     reasons = {Path(f.source).name: f.reason for f in report.skipped}
     assert set(reasons) == set(expected)
     for name, words in expected.items():
@@ -216,12 +217,12 @@ def test_a_parser_crash_inside_one_file_skips_only_that_file(make_library, folde
 
     monkeypatch.setitem(loading.LOADERS, ".html", crashing)
     library = make_library()
-    report = library.ingest([folder], progress=False)
+    report = ingest(library, [folder], progress=False)
     (skipped,) = report.skipped
     assert skipped.source.endswith("page.html") and "RecursionError" in skipped.reason
     assert report.count("added") == 5
     monkeypatch.setitem(loading.LOADERS, ".html", real)
-    assert library.ingest([folder], progress=False).count("added") == 1
+    assert ingest(library, [folder], progress=False).count("added") == 1
     assert_consistent(library)
 
 
@@ -229,7 +230,7 @@ def test_a_failed_write_leaves_nothing_of_the_batch_and_loses_nothing(
     make_library, folder, monkeypatch, tmp_path, embedder
 ):
     library = make_library()
-    library.ingest([folder], progress=False)
+    ingest(library, [folder], progress=False)
     before, _ = state(library)
     (folder / "extra.txt").write_text(text(12), encoding="utf-8")
     (folder / "plain_notes.txt").write_text(text(3, "edited"), encoding="utf-8")
@@ -242,16 +243,16 @@ def test_a_failed_write_leaves_nothing_of_the_batch_and_loses_nothing(
 
     monkeypatch.setattr(library.catalog, "replace_document", failing)
     with pytest.raises(sqlite3.OperationalError, match="simulated failure"):
-        library.ingest([folder], progress=False)
+        ingest(library, [folder], progress=False)
     documents, _ = state(library)
     notes = next(k for k in documents if k.endswith("plain_notes.txt"))
     assert documents[notes] == before[notes]  # the old version is intact
     assert_consistent(library)  # and no vector of the failed document was left behind
     monkeypatch.setattr(library.catalog, "replace_document", real)
-    report = library.ingest([folder], progress=False)
+    report = ingest(library, [folder], progress=False)
     assert [f.status for f in report.files if f.source == notes] == ["updated"]
     clean = Library.open(Settings(data_dir=tmp_path / "clean"), embedder)
-    clean.ingest([folder], progress=False)
+    ingest(clean, [folder], progress=False)
     assert state(library) == state(clean)
 
 
@@ -262,7 +263,7 @@ def test_parsing_in_worker_processes_stores_the_same_chunks(tmp_path, folder, em
     for workers in (1, 2):
         settings = Settings(data_dir=tmp_path / f"data-{workers}", parse_workers=workers)
         library = Library.open(settings, embedder)
-        report = library.ingest([folder], progress=False)
+        report = ingest(library, [folder], progress=False)
         assert report.count("added") == 14 and not report.skipped
         assert_consistent(library)
         stores[workers] = state(library)
@@ -273,7 +274,7 @@ def test_a_file_named_twice_is_ingested_once(make_library, folder):
     (folder / "link.md").symlink_to(folder / "titled.md")
     library = make_library()
     named = [folder, folder / "titled.md", folder / "nowhere.md", folder / "nowhere.md"]
-    report = library.ingest(named, progress=False)
+    report = ingest(library, named, progress=False)
     titled = [f for f in report.files if f.source.endswith("titled.md")]
     assert [f.status for f in titled] == ["added"]  # not a second write of the same chunk ids
     assert [f.status for f in report.files if f.source.endswith("link.md")] == []  # resolves to titled.md

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.catalog import Filters
-from assistant.ingest import Library
-from assistant.retrieval import LibrarySearch, RetrievalConfig, convex, diversify, rrf
-from assistant.types import Passage
+from assistant.ingest import ingest
+from assistant.library import Library
+from assistant.retrieval import LibrarySearch, convex, diversify, rrf
+from assistant.settings import RetrievalSettings
+from assistant.types import Filters, Passage
 
 DOCUMENTS = {
     "orchards.md": ("report", 2019, "Apple orchards in the valley rely on migrant pickers each autumn."),
@@ -39,7 +40,7 @@ def small_library(tmp_path: Path, make_library) -> tuple[Library, Path]:
     folder = tmp_path / "docs"
     write_library_files(folder)
     library = make_library()
-    library.ingest([folder], progress=False)
+    ingest(library, [folder], progress=False)
     return library, folder
 
 
@@ -93,7 +94,7 @@ def test_filters_limit_every_retrieval_path(small_library, mode, filters, expect
         years=filters.years,
     )
     passages, _ = LibrarySearch(library).search(
-        "apples clinics homes", RetrievalConfig(mode=mode, k=5), keyed
+        "apples clinics homes", RetrievalSettings(mode=mode, k=5), keyed
     )
     assert passages
     assert {sources[p.source] for p in passages} <= expected
@@ -112,7 +113,7 @@ def test_bm25_index_follows_ingest_update_and_remove(small_library):
     (folder / "orchards.md").write_text(
         "# Orchards\n\nQuince growers hire seasonal crews.\n", encoding="utf-8"
     )
-    library.ingest([folder], progress=False)
+    ingest(library, [folder], progress=False)
     assert catalog.bm25("pickers", 5) == []
     (hit,) = catalog.passages([i for i, _ in catalog.bm25("quince", 5)]).values()
     assert hit.source.endswith("orchards.md")
@@ -129,7 +130,7 @@ def test_search_reads_the_index_without_rebuilding_it(small_library):
     db = library.catalog.db
     before = db.total_changes
     for mode in ("bm25", "hybrid"):
-        search.search("migrant pickers", RetrievalConfig(mode=mode))
+        search.search("migrant pickers", RetrievalSettings(mode=mode))
     assert db.total_changes == before  # no write: the FTS5 index is kept in step by ingest alone
 
 
@@ -137,7 +138,7 @@ def test_hybrid_scores_every_candidate_on_both_lists(small_library):
     library, _ = small_library
     question = "seasonal farm labour near clinics"
     search = LibrarySearch(library)
-    config = RetrievalConfig(candidates=1, k=3)
+    config = RetrievalSettings(candidates=1, k=3)
     (dense_top, cosine), *_ = library.vectors.query(library.embedder.encode([question])[0], 1)
     (bm25_top, best_bm25), *_ = library.catalog.bm25(question, 1)
     assert dense_top != bm25_top  # so each passage lacks one list's score until it is completed
@@ -154,7 +155,7 @@ def test_concurrent_searches_get_the_same_results_as_one_at_a_time(small_library
     library, _ = small_library
     search = LibrarySearch(library)
     questions = ["migrant pickers", "seasonal farm labour near clinics", "apples", "food bank referrals"] * 4
-    config = RetrievalConfig()
+    config = RetrievalSettings()
 
     def ranked(question: str) -> list[tuple[str, float]]:
         return [(p.id, round(p.score, 6)) for p in search.search(question, config)[0]]

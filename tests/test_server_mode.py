@@ -15,7 +15,8 @@ import pytest
 
 from assistant.assistant import Assistant
 from assistant.cli import main
-from assistant.ingest import Library
+from assistant.ingest import ingest
+from assistant.library import Library
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store import StoreUnavailable
 
@@ -80,7 +81,7 @@ def test_ingest_ask_outage_and_recovery(server, tmp_path, monkeypatch, embedder,
     settings = Settings()
     assert (settings.chroma_host, settings.chroma_port) == ("127.0.0.1", server.port)
     library = Library.open(settings, embedder)
-    report = library.ingest([PROJECT_ROOT / "corpus"], progress=False)
+    report = ingest(library, [PROJECT_ROOT / "corpus"], progress=False)
     assert report.count("added") == 5, report.summary()
     assert library.vectors.count() == library.catalog.chunk_count() > 0
     assert not (tmp_path / "data" / "chroma").exists()  # the vectors live on the server
@@ -91,7 +92,7 @@ def test_ingest_ask_outage_and_recovery(server, tmp_path, monkeypatch, embedder,
     with pytest.raises(StoreUnavailable, match=f"Chroma server at 127.0.0.1:{server.port}"):
         bot.ask(QUESTION)
     with pytest.raises(StoreUnavailable):  # and again: no half-open state after the first failure
-        library.ingest([PROJECT_ROOT / "corpus"], progress=False)
+        ingest(library, [PROJECT_ROOT / "corpus"], progress=False)
     assert main(["documents"]) == 0  # the catalog alone still answers
     capsys.readouterr()
     assert main(["ingest", "--quiet"]) == 2
@@ -100,5 +101,5 @@ def test_ingest_ask_outage_and_recovery(server, tmp_path, monkeypatch, embedder,
 
     server.start()  # same port, same path
     assert_cited(bot.ask(QUESTION))
-    again = library.ingest([PROJECT_ROOT / "corpus"], progress=False)
+    again = ingest(library, [PROJECT_ROOT / "corpus"], progress=False)
     assert again.count("unchanged") == 5 and library.vectors.count() == library.catalog.chunk_count()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.retrieval import RetrievalConfig
+from assistant.settings import RetrievalSettings
 
 QUESTIONS = {
     "relational-organizing-covid19.md": (
@@ -22,7 +22,7 @@ QUESTIONS = {
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
 @pytest.mark.parametrize(("document", "question"), QUESTIONS.items())
 def test_seed_document_ranks_in_top_3(corpus_assistant, document, question, mode):
-    passages, _ = corpus_assistant.search.search(question, RetrievalConfig(mode=mode, k=3))
+    passages, _ = corpus_assistant.search.search(question, RetrievalSettings(mode=mode, k=3))
     assert document in [p.source.rsplit("/", 1)[-1] for p in passages]
 
 
@@ -30,8 +30,8 @@ def test_langchain_retriever_returns_the_search_ranking_as_documents(corpus_assi
     from assistant.retrieval import LibraryRetriever
 
     question = "Why does a backbone organization need stable funding?"
-    retriever = LibraryRetriever(searcher=corpus_assistant.search, config=RetrievalConfig(k=4))
+    retriever = LibraryRetriever(searcher=corpus_assistant.search, config=RetrievalSettings(k=4))
     documents = retriever.invoke(question)
-    passages, _ = corpus_assistant.search.search(question, RetrievalConfig(k=4))
+    passages, _ = corpus_assistant.search.search(question, RetrievalSettings(k=4))
     assert [d.id for d in documents] == [p.id for p in passages]
     assert documents[0].metadata["passage"].text == documents[0].page_content

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from assistant.bench import chroma_server, free_port
-from assistant.ingest import Library
-from assistant.retrieval import LibrarySearch, RetrievalConfig
-from assistant.settings import Settings
+from assistant.ingest import ingest
+from assistant.library import Library
+from assistant.retrieval import LibrarySearch
+from assistant.settings import RetrievalSettings, Settings
 from assistant.sync import sync
 
 pytestmark = pytest.mark.server
@@ -40,17 +41,17 @@ def instances(tmp_path: Path, embedder) -> Iterator[tuple[Library, Library, Path
 def test_sync_shares_documents_between_instances_and_ingest_keeps_the_others(instances):
     a, b, files = instances
     trust, money = (str((files / name).resolve()) for name in ("trust.md", "money.md"))
-    assert a.ingest([files / "trust.md"], progress=False).count("added") == 1
+    assert ingest(a, [files / "trust.md"], progress=False).count("added") == 1
 
     # B's own ingest must not delete A's vectors as "orphans" of B's catalog.
-    assert b.ingest([files / "money.md"], progress=False).count("added") == 1
+    assert ingest(b, [files / "money.md"], progress=False).count("added") == 1
     assert a.vectors.count() == 2 and b.catalog.document(trust) is None
 
     # After a sync B knows A's document, and BM25 (B's own FTS5 index) finds it.
     report = sync(b)
     assert report.added == [trust] and report.unchanged == 1
     assert b.catalog.document(trust).title == "Building trust"
-    hits, _ = LibrarySearch(b).search("health workers trust", RetrievalConfig(mode="bm25"))
+    hits, _ = LibrarySearch(b).search("health workers trust", RetrievalSettings(mode="bm25"))
     assert hits and "trust" in hits[0].text
     assert sync(a).added == [money]
 
@@ -66,20 +67,20 @@ def test_an_instance_cleans_its_own_uncommitted_vectors_and_only_its_own(instanc
     as a SIGKILL would (tests/test_faults.py kills real processes against a local store)."""
     a, b, files = instances
     assert a.catalog.instance_id != b.catalog.instance_id
-    assert b.ingest([files / "money.md"], progress=False).count("added") == 1
+    assert ingest(b, [files / "money.md"], progress=False).count("added") == 1
 
     def killed(*_):
         raise KeyboardInterrupt
 
     a.catalog.replace_document = killed
     with pytest.raises(KeyboardInterrupt):
-        a.ingest([files / "trust.md"], progress=False)
+        ingest(a, [files / "trust.md"], progress=False)
     del a.catalog.replace_document
     assert a.vectors.count() == 2 and a.catalog.chunk_count() == 0  # an orphan on the server
 
-    b.ingest([files / "money.md"], progress=False)  # B must leave A's (maybe in-flight) vectors be
+    ingest(b, [files / "money.md"], progress=False)  # B must leave A's (maybe in-flight) vectors be
     assert b.vectors.count() == 2
     assert a.reconcile() == 1  # A's next run removes its own orphan
     assert [m["source"] for m in a.vectors.metadatas().values()] == [str((files / "money.md").resolve())]
-    assert a.ingest([files / "trust.md"], progress=False).count("added") == 1
+    assert ingest(a, [files / "trust.md"], progress=False).count("added") == 1
     assert a.vectors.count() == 2

@@ -19,7 +19,8 @@ from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen import canvas
 
 from assistant.assistant import Assistant
-from assistant.ingest import Library
+from assistant.ingest import ingest
+from assistant.library import Library
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.ui.app import EXAMPLES, build, launch
 
@@ -62,7 +63,7 @@ WATCH = """
 def ui(tmp_path_factory, embedder):
     settings = Settings(data_dir=tmp_path_factory.mktemp("ui-browser") / "data")
     library = Library.open(settings, embedder)
-    assert library.ingest([CORPUS], progress=False).count("added") == 5
+    assert ingest(library, [CORPUS], progress=False).count("added") == 5
     demo = build(Assistant(settings, library), settings)
     _, url, _ = launch(demo, settings, "127.0.0.1", None, prevent_thread_lock=True, quiet=True)
     yield SimpleNamespace(url=url, settings=settings, library=library)
@@ -273,7 +274,7 @@ def test_feedback_rating_and_comment_are_saved_and_exported(page, ui):
     rating, comment = records[-2], records[-1]
     assert rating["rating"] == "up" and rating["question"] == EXAMPLES[1]
     assert rating["citations"] and rating["citations"][0]["sentence"] in rating["answer"]
-    assert rating["config"]["top_k"] == ui.settings.top_k and rating["config"]["mode"] == "extractive"
+    assert rating["config"]["top_k"] == ui.settings.retrieval.k and rating["config"]["mode"] == "extractive"
     assert (
         comment["comment"] == "Useful, but I wanted page numbers." and comment["answer"] == rating["answer"]
     )

@@ -11,8 +11,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from assistant.catalog import STOPWORDS
-from assistant.chunking import split_sentences
+from assistant.text import content_words, split_sentences
 from assistant.types import Citation, Passage
 
 CITATION_MARK = re.compile(r"\s*\[(\d{1,3})\]")
@@ -58,10 +57,6 @@ def _sentence_spans(text: str) -> tuple[tuple[str, tuple[int, int]], ...]:
         spans.append((sentence, found.span()))
         cursor = found.end()
     return tuple(spans)
-
-
-def content_words(text: str) -> set[str]:
-    return {w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS and len(w) > 2}
 
 
 @lru_cache(maxsize=16384)

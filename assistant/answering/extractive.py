@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from assistant.answering.citations import Sentence, content_words, passage_sentences
+from assistant.answering.citations import Sentence, passage_sentences
 from assistant.store import Embedder
+from assistant.text import content_words
 from assistant.types import Citation, Passage
 
 MIN_WORDS = 5  # shorter "sentences" are headings, bylines or fragments

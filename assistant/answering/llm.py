@@ -19,12 +19,11 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
-from assistant.answering.citations import AnswerChecker, answer_sentences, content_words
-from assistant.catalog import Filters
-from assistant.chunking import split_sentences
+from assistant.answering.citations import AnswerChecker, answer_sentences
 from assistant.followups import Message, needs_context, standalone_question
 from assistant.settings import Settings
-from assistant.types import Answer, Passage
+from assistant.text import content_words, split_sentences
+from assistant.types import Answer, Filters, Passage
 
 if TYPE_CHECKING:
     from assistant.assistant import Assistant, Turn

@@ -11,14 +11,15 @@ import csv
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytrec_eval
 
-from assistant.ingest import Library
-from assistant.retrieval import LibrarySearch, RetrievalConfig
-from assistant.settings import Settings
+from assistant.ingest import add_documents
+from assistant.library import Library
+from assistant.retrieval import LibrarySearch
+from assistant.settings import RetrievalSettings, Settings
 from assistant.store import Embedder
 from assistant.types import LoadedDocument, Section
 
@@ -116,7 +117,7 @@ def beir_library(dataset: BeirDataset, settings: Settings, embedder: Embedder | 
     library = Library.open(settings.model_copy(update={"data_dir": store}), embedder)
     marker = store / ".complete"
     if not marker.exists():
-        library.add_documents(as_document(i, *fields) for i, fields in dataset.corpus.items())
+        add_documents(library, (as_document(i, *fields) for i, fields in dataset.corpus.items()))
         marker.write_text(
             json.dumps({"documents": len(dataset.corpus), "chunks": library.catalog.chunk_count()})
         )
@@ -124,10 +125,10 @@ def beir_library(dataset: BeirDataset, settings: Settings, embedder: Embedder | 
 
 
 def document_run(
-    search: LibrarySearch, queries: dict[str, str], config: RetrievalConfig
+    search: LibrarySearch, queries: dict[str, str], config: RetrievalSettings
 ) -> tuple[dict, float]:
     """query id -> {doc id: best passage's score}, top DEPTH documents; and mean seconds per query."""
-    as_documents = replace(config, k=DEPTH, max_per_document=1)
+    as_documents = config.model_copy(update={"k": DEPTH, "max_per_document": 1})
     run: dict[str, dict[str, float]] = {}
     started = time.perf_counter()
     for query_id, text in queries.items():
@@ -148,20 +149,27 @@ def evaluate(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]])
     }
 
 
-def configurations(settings: Settings) -> dict[str, RetrievalConfig]:
+def configurations(settings: Settings) -> dict[str, RetrievalSettings]:
     """Baselines and the product's configuration, with candidate lists deep enough for recall@100;
-    the last row is the product exactly as the chat runs it (its own candidate depth)."""
-    product = RetrievalConfig.from_settings(settings)
+    the last row is the product exactly as the chat runs it (its own candidate depth). Each is the
+    settings' retrieval section with the row's changes."""
+    product = settings.retrieval
     deep = 3 * DEPTH
-    return {
-        "dense": RetrievalConfig(mode="dense", candidates=deep),
-        "bm25": RetrievalConfig(mode="bm25", candidates=deep),
-        "hybrid, plain RRF (k=60)": RetrievalConfig(
-            fusion="rrf", dense_weight=1.0, bm25_weight=1.0, rrf_k=60, bm25_title_weight=2.0, candidates=deep
-        ),
-        "tuned (product settings)": replace(product, candidates=max(product.candidates, deep)),
-        f"tuned, {product.candidates} candidates as in chat": product,
+    plain_rrf = {
+        "fusion": "rrf",
+        "dense_weight": 1.0,
+        "bm25_weight": 1.0,
+        "rrf_k": 60,
+        "bm25_title_weight": 2.0,
     }
+    rows = {
+        "dense": {"mode": "dense", "candidates": deep},
+        "bm25": {"mode": "bm25", "candidates": deep},
+        "hybrid, plain RRF (k=60)": {"mode": "hybrid", **plain_rrf, "candidates": deep},
+        "tuned (product settings)": {"candidates": max(product.candidates, deep)},
+        f"tuned, {product.candidates} candidates as in chat": {},
+    }
+    return {name: product.model_copy(update=changes) for name, changes in rows.items()}
 
 
 def run_beir(
@@ -171,7 +179,7 @@ def run_beir(
     split: str = "test",
     *,
     embedder: Embedder | None = None,
-    configs: dict[str, RetrievalConfig] | None = None,
+    configs: dict[str, RetrievalSettings] | None = None,
 ) -> dict:
     """Ingest (once) and evaluate every configuration; writes out_dir/beir.json and returns it."""
     dataset = load_beir(dataset_dir, split)
@@ -183,7 +191,7 @@ def run_beir(
         results[name] = {
             **evaluate(dataset.qrels, run),
             "ms_per_query": round(1000 * seconds, 1),
-            "config": asdict(config),
+            "config": config.model_dump(),
         }
     report = {
         "dataset": dataset.name,

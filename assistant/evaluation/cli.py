@@ -92,10 +92,11 @@ def fail(message: str) -> int:
 def corpus_assistant(settings: Settings, *, progress: bool) -> Assistant:
     """The assistant over the settings' store, with corpus/ ingested first (incremental)."""
     from assistant.assistant import Assistant
-    from assistant.ingest import Library
+    from assistant.ingest import ingest
+    from assistant.library import Library
 
     library = Library.open(settings)
-    report = library.ingest([settings.corpus_dir], progress=progress)
+    report = ingest(library, [settings.corpus_dir], progress=progress)
     print(f"store {settings.data_dir}: {report.summary()}")
     corpus = {f.source for f in report.files}
     extra = [d.key for d in library.catalog.documents() if d.key not in corpus]
@@ -152,7 +153,7 @@ def save_thresholds(summary: dict[str, Any], settings: Settings, questions: Path
     source = (
         f"measured by `assistant eval --save-thresholds` on {datetime.now():%Y-%m-%d} at "
         f"{code_version()} over {questions.name} ({summary['questions']} questions), a store built "
-        f"from corpus/ with settings: mode {settings.retrieval_mode}, top_k {settings.top_k}, "
+        f"from corpus/ with settings: mode {settings.retrieval.mode}, top_k {settings.retrieval.k}, "
         f"chunk_tokens {settings.chunk_tokens}, min_relevance {settings.min_relevance}; "
         f"threshold = measured - {MARGIN}"
     )

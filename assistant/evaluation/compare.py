@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import tempfile
 from contextlib import ExitStack
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +57,8 @@ def build(name: str, base: Assistant, stack: ExitStack, model_dir: Path | None =
 def fresh_store(base: Assistant, stack: ExitStack, **changes: Any) -> Assistant:
     """The corpus ingested into a temporary local store with other settings; same retrieval as base."""
     from assistant.assistant import Assistant
-    from assistant.ingest import Library
+    from assistant.ingest import ingest
+    from assistant.library import Library
     from assistant.settings import Settings
 
     tmp = tempfile.TemporaryDirectory(prefix="assistant-eval-", ignore_cleanup_errors=True)
@@ -68,9 +68,9 @@ def fresh_store(base: Assistant, stack: ExitStack, **changes: Any) -> Assistant:
     settings = Settings(**{**base.settings.model_dump(), **changed})
     embedder = None if "embedding_model" in changes else base.library.embedder
     library = Library.open(settings, embedder)
-    report = library.ingest([settings.corpus_dir], progress=False)
+    report = ingest(library, [settings.corpus_dir], progress=False)
     tqdm.write(f"temporary store ({', '.join(f'{k}={v}' for k, v in changes.items())}): {report.summary()}")
-    return Assistant(settings, library).with_retrieval(**asdict(base.retrieval))
+    return Assistant(settings, library).with_retrieval(**base.retrieval.model_dump())
 
 
 def run_compare(

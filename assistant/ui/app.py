@@ -17,9 +17,8 @@ from typing import Any
 import gradio as gr  # the package's __init__ (offline environment) has run before this module
 
 from assistant.assistant import Assistant
-from assistant.catalog import Filters
 from assistant.settings import Settings
-from assistant.types import Answer
+from assistant.types import Answer, Filters
 from assistant.ui import rendering
 from assistant.ui.feedback import FeedbackStore, answer_record
 from assistant.ui.uploads import UPLOAD_SUFFIXES, store_upload
@@ -152,7 +151,7 @@ class ChatApp:
         config = {
             "mode": mode,
             "top_k": int(top_k),
-            "retrieval_mode": self.settings.retrieval_mode,
+            "retrieval_mode": self.settings.retrieval.mode,
             "min_relevance": self.settings.min_relevance,
             "filters": {"sources": sources or [], "types": types or [], "years": years or []},
         }
@@ -264,7 +263,7 @@ class ChatApp:
         stored = store_upload(upload, name, self.settings.uploads_dir, self.settings.max_upload_mb)
         if stored.path is None:
             return name, "skipped", stored.reason
-        result = self.library.ingest([stored.path], progress=False).files[-1]
+        result = self.bot.ingest([stored.path], progress=False).files[-1]
         if result.status in ("skipped", "duplicate"):
             stored.path.unlink(missing_ok=True)  # keep uploads_dir to what the library holds
         plural = "" if result.chunks == 1 else "s"
@@ -368,7 +367,12 @@ def build(bot: Assistant, settings: Settings | None = None) -> gr.Blocks:
                 + ("llm: written by the configured model." if len(ui.modes) > 1 else "No LLM is configured."),
             )
             top_k = gr.Slider(
-                1, 12, ui.settings.top_k, step=1, label="Passages retrieved per question", elem_id="top-k"
+                1,
+                12,
+                ui.settings.retrieval.k,
+                step=1,
+                label="Passages retrieved per question",
+                elem_id="top-k",
             )
 
         chat_inputs = [question, turns, mode, top_k, only_docs, only_types, only_years]

@@ -1,0 +1,155 @@
+"""The stored library: the catalog (documents, chunks, BM25) and the vectors in Chroma, kept in step.
+
+The read side (retrieval, the Assistant, evaluation) opens a Library; the write side (ingest, sync)
+writes through it. Every write goes vectors first, then the catalog commit, then old vectors out,
+so a run killed in between leaves only vectors the catalog doesn't know, which `reconcile` drops.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+
+from assistant.catalog import Catalog, DocumentRecord
+from assistant.chunking import CHUNKER_VERSION, embedding_text
+from assistant.settings import Settings
+from assistant.store import Embedder, StoreFull, VectorStore, is_disk_full
+from assistant.types import Passage
+
+log = logging.getLogger(__name__)
+
+Documents = list[tuple[DocumentRecord, list[Passage]]]  # documents with their chunks, to write together
+# Room a write must find free: a fixed margin (SQLite journals, Chroma's index files) plus, per chunk,
+# its vector, text and index entries in Chroma and the catalog, counted generously.
+MIN_FREE_BYTES = 2 * 2**20
+BYTES_PER_CHUNK = 16 * 2**10
+
+
+def sync_fields(record: DocumentRecord, passage: Passage) -> dict[str, object]:
+    """What a chunk's vector metadata needs, beyond the filter fields, for another instance to rebuild
+    its catalog from the shared collection (sync.py)."""
+    fields: dict[str, object] = {
+        "title": record.title,
+        "ordinal": passage.metadata.get("ordinal", 0),
+        "content_hash": record.content_hash,
+        "chunk_count": record.chunk_count,
+    }
+    if fields["ordinal"] == 0:  # the document's bibliographic metadata, once per document
+        fields["document"] = json.dumps(record.metadata, ensure_ascii=False, default=str)
+    return fields
+
+
+@dataclass
+class Library:
+    """The stored library: catalog (documents, chunks, BM25) plus vectors in Chroma."""
+
+    settings: Settings
+    catalog: Catalog
+    vectors: VectorStore
+    embedder: Embedder
+
+    @classmethod
+    def open(cls, settings: Settings, embedder: Embedder | None = None) -> Library:
+        return cls(
+            settings=settings,
+            catalog=Catalog(settings.catalog_path),
+            vectors=VectorStore(settings),
+            embedder=embedder or Embedder(settings.model_path, settings.embedding_batch_size),
+        )
+
+    @property
+    def pipeline(self) -> str:
+        """What turned files into stored chunks; when it changes, unchanged files are re-chunked."""
+        return f"chunker-{CHUNKER_VERSION}/{self.settings.chunk_tokens}/{self.settings.model_path.name}"
+
+    def is_current(self, existing: DocumentRecord | None, digest: str) -> bool:
+        """Is this stored record the given content, chunked by today's pipeline?"""
+        return bool(
+            existing
+            and existing.content_hash == digest
+            and existing.metadata.get("pipeline") == self.pipeline
+        )
+
+    def remove(self, key: str) -> bool:
+        old = self.catalog.remove_document(key)
+        self.vectors.delete(sorted(old))
+        return bool(old)
+
+    def reconcile(self) -> int:
+        """Drop vectors the catalog does not know (left by a run killed between the two writes)."""
+        if self.settings.chroma_host:
+            # A shared server: only our own vectors are ours to clean (another instance's uncommitted
+            # vectors may be mid-ingest): those we wrote, and those of the documents we hold.
+            mine, me = {record.key for record in self.catalog.documents()}, self.catalog.instance_id
+            stored = self.vectors.metadatas().items()
+            orphans = {i for i, m in stored if m.get("writer") == me or m.get("source") in mine}
+            orphans -= self.catalog.chunk_ids()
+        else:
+            orphans = self.vectors.all_ids() - self.catalog.chunk_ids()
+        if orphans:
+            self._check_space(0)
+        self.vectors.delete(sorted(orphans))
+        return len(orphans)
+
+    def write(self, documents: Documents) -> None:
+        """Embed and store documents in place of their old versions, crash-safe (see the module doc)."""
+        chunks = [(record, p) for record, passages in documents for p in passages]
+        if not chunks:
+            return
+        self._check_space(len(chunks))
+        vectors = self.embedder.encode([embedding_text(p.title, p.section, p.text) for _, p in chunks])
+        ids = [p.id for _, p in chunks]
+        try:
+            self.vectors.upsert(ids, vectors, [p.text for _, p in chunks], self._metadatas(chunks))
+            for record, passages in documents:
+                old = self.catalog.replace_document(record, passages)
+                self.vectors.delete(sorted(old - {p.id for p in passages}))
+        except Exception as exc:
+            if is_disk_full(exc):  # no cleanup: another Chroma write now could hang (see _check_space)
+                raise StoreFull(
+                    f"no space left on the disk holding {self.settings.data_dir} ({exc}); free some space"
+                    " and ingest again: the documents stored before are kept"
+                ) from exc
+            self._drop_uncommitted(ids)
+            raise
+
+    def _metadatas(self, chunks: list[tuple[DocumentRecord, Passage]]) -> list[dict]:
+        """Each chunk's vector metadata: the filter fields, its writer, and what sync needs."""
+        return [
+            {
+                k: v
+                for k, v in {
+                    "source": record.key,
+                    "type": record.type,
+                    "year": record.year,
+                    "section": p.section,
+                    "page": p.page,
+                    "writer": self.catalog.instance_id,
+                    **sync_fields(record, p),
+                }.items()
+                if v is not None
+            }
+            for record, p in chunks
+        ]
+
+    def _check_space(self, chunks: int) -> None:
+        """Refuse a write the disk cannot hold. On a full disk SQLite and Chroma fail part-way, and
+        Chroma's local client was seen to hang on its next write in the same process (1.5.9)."""
+        need = MIN_FREE_BYTES + chunks * BYTES_PER_CHUNK
+        free = shutil.disk_usage(self.settings.data_dir).free
+        if free < need:
+            raise StoreFull(
+                f"no space left on the disk holding {self.settings.data_dir} ({free / 2**20:.1f} MB free,"
+                f" about {need / 2**20:.0f} MB needed); free some space and ingest again: the documents"
+                " stored before are kept"
+            )
+
+    def _drop_uncommitted(self, ids: list[str]) -> None:
+        """After a failed write, remove the new vectors the catalog did not take (best effort: the
+        next run's reconcile() removes whatever this cannot)."""
+        try:
+            self.vectors.delete(sorted(set(ids) - self.catalog.chunk_ids()))
+        except Exception:
+            log.warning("could not remove the vectors of a failed write; the next ingest will", exc_info=True)
