@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +51,7 @@ def run_config(assistant: Assistant, chunks: int) -> dict[str, Any]:
     """What produced these numbers, so a summary can be reproduced."""
     settings = assistant.settings
     return {
-        **asdict(assistant.retrieval),
+        **assistant.retrieval.model_dump(),
         "min_relevance": settings.min_relevance,
         "answer_mode": settings.answer_mode,
         "chunk_tokens": settings.chunk_tokens,
