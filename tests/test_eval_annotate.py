@@ -10,11 +10,12 @@ import shutil
 
 import pytest
 
-from assistant.chunking import split_sentences
 from assistant.cli import main
 from assistant.evaluation import load_questions
 from assistant.evaluation.annotate import library_passages, next_id, open_sentences, sample_passage
+from assistant.ingest import ingest
 from assistant.settings import PROJECT_ROOT
+from assistant.text import split_sentences
 from assistant.ui.feedback import FeedbackStore, answer_record
 
 GOLD = PROJECT_ROOT / "evals" / "questions.jsonl"
@@ -103,7 +104,7 @@ def test_annotation_works_on_any_library(make_library, tmp_path, capsys):
         "Volunteers refer families to two partner clinics within one week.\n"
     )
     library = make_library()
-    library.ingest([docs], progress=False)
+    ingest(library, [docs], progress=False)
     gold = tmp_path / "new" / "gold.jsonl"  # no file yet: the first question creates it
     store = library.settings.data_dir
     passage_id, open_now = sampled(capsys, store, gold)

@@ -18,7 +18,8 @@ from assistant.evaluation.annotate import next_id
 from assistant.evaluation.outcomes import miss_reason, passed
 from assistant.evaluation.report import write_run
 from assistant.evaluation.viewer import build_workbench, launch_workbench
-from assistant.ingest import Library
+from assistant.ingest import ingest
+from assistant.library import Library
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.ui.feedback import FeedbackStore, answer_record
 
@@ -37,7 +38,7 @@ def bench(tmp_path_factory, embedder):
     root = tmp_path_factory.mktemp("workbench")
     settings = Settings(data_dir=root / "data")
     library = Library.open(settings, embedder)
-    library.ingest([settings.corpus_dir], progress=False)
+    ingest(library, [settings.corpus_dir], progress=False)
     bot = Assistant(settings, library)
     questions = load_questions(GOLD)[:40]
     runs = {"weak": bot.with_retrieval(mode="dense", k=2), "default": bot}

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from assistant.catalog import Catalog
-from assistant.chunking import split_sentences
 from assistant.evaluation.metrics import holds_evidence, normalize
 from assistant.evaluation.questions import (
     Question,
@@ -33,6 +32,7 @@ from assistant.evaluation.questions import (
     parse_question,
     question_json,
 )
+from assistant.text import split_sentences
 from assistant.types import Passage
 
 _LOCK = threading.Lock()  # the workbench's handlers run in threads; one append at a time

@@ -16,11 +16,11 @@ from typing import Any
 import gradio as gr
 
 from assistant.catalog import Catalog
-from assistant.chunking import split_sentences
 from assistant.evaluation import annotate as gold
 from assistant.evaluation import viewer_html as html
 from assistant.evaluation.diff import Run, load_run
 from assistant.settings import Settings
+from assistant.text import split_sentences
 from assistant.types import Passage
 from assistant.ui.rendering import escape
 
