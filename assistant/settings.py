@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     # Where every piece of state lives (Chroma store, catalog, uploads, feedback).
     data_dir: Path = PROJECT_ROOT / "data"
     corpus_dir: Path = PROJECT_ROOT / "corpus"
+    # Outside benchmarks (SciFact, PubMedQA-dev), read in place and never copied into the repository.
+    benchmarks_dir: Path = PROJECT_ROOT.parent / "shared" / "benchmarks"
     collection: str = "library"
 
     # Chroma server mode: set CHROMA_HOST (and CHROMA_PORT) to use `chroma run` instead of a local store.

@@ -55,6 +55,38 @@ def register(sub: argparse._SubParsersAction) -> None:
     add("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
     workbench_cli.register(parser)  # eval diff | view | feedback | annotate
+    register_devlib(sub)
+
+
+def register_devlib(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "devlib",
+        help="build the development library at scale: corpus/ + SciFact + PubMedQA-dev abstracts",
+        description="Write SciFact's and PubMedQA-dev's abstracts as files under <data dir>/sources/ "
+        "(read from the benchmarks folder, never copied into the repository) and ingest them with "
+        "corpus/ into the data dir (evals/README.md, 'The development library').",
+    )
+    add = parser.add_argument
+    add("--data-dir", type=Path, metavar="DIR", help="default: <data dir>/devlib (or devlib-plain)")
+    add("--plain", action="store_true", help="PubMedQA abstracts as plain paragraphs, without headings")
+    add("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run_devlib)
+
+
+def run_devlib(args: argparse.Namespace) -> int:
+    from assistant.evaluation.devlib import BenchmarkMissing, build
+
+    settings = Settings()
+    data_dir = args.data_dir or settings.data_dir / ("devlib-plain" if args.plain else "devlib")
+    try:
+        settings = settings.model_copy(update={"data_dir": data_dir})
+        report = build(settings, plain=args.plain, progress=not args.quiet)
+    except BenchmarkMissing as exc:
+        return fail(str(exc))
+    for result in report.skipped:
+        print(f"skipped {result.source}: {result.reason}", file=sys.stderr)
+    print(f"development library {data_dir}: {report.summary()}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
