@@ -218,6 +218,9 @@ class Catalog:
             if values:
                 where.append(f"{column} IN ({','.join('?' * len(values))})")
                 args.extend(values)
+        if filters.exclude_documents:
+            where.append(f"d.key NOT IN ({','.join('?' * len(filters.exclude_documents))})")
+            args.extend(filters.exclude_documents)
         sql += " WHERE " + " AND ".join(where) + " ORDER BY score DESC LIMIT ?"
         args.append(n)
         return [(r[0], float(r[1])) for r in self.db.execute(sql, args)]

@@ -52,9 +52,12 @@ class Filters:
     sources: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     years: tuple[int, ...] = ()
+    # Documents left out (by key): the evaluation asks a question with its evidence document
+    # excluded, to see whether the assistant then abstains, without touching the store.
+    exclude_documents: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.sources or self.types or self.years)
+        return bool(self.sources or self.types or self.years or self.exclude_documents)
 
     def chroma_where(self) -> dict | None:
         clauses = [
@@ -62,6 +65,8 @@ class Filters:
             for field, values in (("source", self.sources), ("type", self.types), ("year", self.years))
             if values
         ]
+        if self.exclude_documents:
+            clauses.append({"source": {"$nin": list(self.exclude_documents)}})
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -90,7 +91,25 @@ def test_plain_variant_has_no_headings(tmp_path, benchmarks, embedder):
     assert {p.section for p in passages} == {""}
     text = " ".join(p.text for p in passages)
     assert "Tea drinkers had fewer liver lesions." in text and "Tea may protect the liver." in text
+    assert "\nResults\n" not in text
     assert record.metadata["sections"] == ["OBJECTIVE", "MAIN RESULTS", "CONCLUSIONS"]
+
+
+def test_plain_variant_from_a_copy_of_the_sectioned_library_embeds_only_the_abstracts(
+    tmp_path, benchmarks, embedder
+):
+    sectioned = settings_for(tmp_path, benchmarks, "devlib")
+    build(sectioned, plain=False, progress=False, embedder=embedder)
+    shutil.copytree(sectioned.data_dir, tmp_path / "plain")
+    plain = settings_for(tmp_path, benchmarks, "plain")
+    report = build(plain, plain=True, progress=False, embedder=embedder)
+    assert report.count("added") == 2 and report.count("removed") == 2  # the two abstracts, swapped
+    assert report.count("duplicate") == 2  # SciFact's files: same content as the copied documents
+    assert not list((plain.data_dir / "sources").rglob("*.md"))
+    library = Library.open(plain, embedder)
+    pubmed = [r.key for r in library.catalog.documents() if r.metadata.get("benchmark") == "pubmedqa-dev"]
+    assert sorted(Path(k).name for k in pubmed) == ["pubmedqa-1001.txt", "pubmedqa-1002.txt"]
+    assert library.catalog.chunk_count() == len(library.vectors.all_ids())
 
 
 def test_section_roles():
@@ -105,3 +124,61 @@ def test_missing_benchmark_is_named(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("ASSISTANT_BENCHMARKS_DIR", str(tmp_path / "nowhere"))
     assert main(["devlib", "--data-dir", str(tmp_path / "d"), "--quiet"]) == 2
     assert "nowhere/scifact/corpus.jsonl: no such file" in capsys.readouterr().err
+
+
+def test_eval_at_scale_runs_every_part_and_never_retrieves_what_it_left_out(
+    tmp_path, benchmarks, embedder, monkeypatch
+):
+    for name, plain in (("devlib", False), ("plain", True)):
+        build(settings_for(tmp_path, benchmarks, name), plain=plain, progress=False, embedder=embedder)
+    gold = tmp_path / "gold.jsonl"
+    rows = [
+        {
+            "id": "g1",
+            "question": "How often did the partners meet?",
+            "answerable": True,
+            "evidence": ["Partners met every week"],
+        },
+        {"id": "g2", "question": "What is the capital of Australia?", "answerable": False},
+    ]
+    gold.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    monkeypatch.setenv("ASSISTANT_BENCHMARKS_DIR", str(benchmarks))
+    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(tmp_path / "corpus"))
+    out = tmp_path / "out"
+    args = [
+        "eval",
+        "--at-scale",
+        "--data-dir",
+        str(tmp_path / "devlib"),
+        "--plain-data-dir",
+        str(tmp_path / "plain"),
+        "--split",
+        "all",
+        "--questions",
+        str(gold),
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+    assert main(args) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary) == [
+        "gold",
+        "gold, evidence left out",
+        "pubmedqa-dev",
+        "pubmedqa-dev, evidence left out",
+        "pubmedqa-dev, plain paragraphs",
+    ]
+    assert summary["pubmedqa-dev"]["document_hit@5"] == 1.0  # two abstracts: each is found
+    assert summary["gold, evidence left out"]["left_out_questions"] == 1
+    for part in ("gold-evidence-left-out", "pubmedqa-dev-evidence-left-out"):
+        for line in (out / part / "results.jsonl").read_text().splitlines():
+            record = json.loads(line)
+            assert record["left_out"]
+            assert not {p["source"] for p in record["retrieved"]} & set(record["left_out"])
+    assert "| pubmedqa-dev, plain paragraphs |" in (out / "report.md").read_text()
+
+
+def test_eval_at_scale_refuses_a_folder_without_a_library(tmp_path, capsys):
+    assert main(["eval", "--at-scale", "--data-dir", str(tmp_path / "empty"), "--quiet"]) == 2
+    assert "no library here; build it with `assistant devlib" in capsys.readouterr().err

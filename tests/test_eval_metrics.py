@@ -10,7 +10,18 @@ import pytest
 
 from assistant.cli import main
 from assistant.evaluation import Question, QuestionFileError, compute_metrics, load_questions
+from assistant.evaluation.answer_metrics import (
+    answer_metrics,
+    answer_text,
+    carries_evidence,
+    is_document,
+    leave_out_metrics,
+    sentence_holds_evidence,
+)
+from assistant.evaluation.devlib import AbstractSection, PubMedAbstract
 from assistant.evaluation.metrics import claims, holds_evidence, ndcg_at, near_verbatim
+from assistant.evaluation.pubmedqa import annotate_roles, pubmedqa_questions
+from assistant.evaluation.splits import in_split, split_of
 
 
 def passage(text: str, source: str = "a.md") -> dict:
@@ -245,3 +256,136 @@ def test_eval_command_reports_a_malformed_file(tmp_path: Path, capsys):
     assert main(["eval", "--questions", str(path), "--data-dir", str(tmp_path / "data")]) == 2
     assert f"{path}:2: question x2: 'question' must be a non-empty string" in capsys.readouterr().err
     assert not (tmp_path / "data").exists()  # refused before any store or model was touched
+
+
+# --- answer-level metrics (assistant/evaluation/answer_metrics.py), worked out by hand ------------
+def quote(sentence: str, source: str, role: str | None = None) -> dict:
+    return {"n": 1, "source": source, "sentence": sentence, "role": role}
+
+
+ANSWER_QUESTIONS = [
+    Question("a1", "q", True, ("alpha beta",)),
+    Question("a2", "q", True, ("gamma ray burst",)),
+    Question("p1", "q", True, ("first finding",), tags=("findings",), documents=("pubmedqa-1",)),
+    Question("p2", "q", True, ("drop fell",), tags=("findings",), documents=("pubmedqa-2",)),
+    Question("u1", "q", False),
+]
+ANSWER_RECORDS = [
+    # The answer text holds the phrase; one of its two quoted sentences does.
+    {
+        **record("a1", retrieved=[NOISE], answer="Alpha beta rose. [1] Noise here today. [2]"),
+        "quoted": [quote("Alpha beta rose.", "x.md"), quote("Noise here today.", "y.md")],
+    },
+    # Abstained: carries nothing, quotes nothing.
+    {**record("a2", retrieved=[NOISE], abstained=True), "quoted": []},
+    # Quotes its own abstract's set-up and another abstract's finding: no finding of its own.
+    {
+        **record(
+            "p1",
+            retrieved=[passage("b", "/d/pubmedqa-2.md"), passage("a", "/d/pubmedqa-1.md")],
+            answer="We asked x. [1] Other finding here. [2]",
+        ),
+        "quoted": [
+            quote("We asked x.", "/d/pubmedqa-1.md", "setup"),
+            quote("Other finding here.", "/d/pubmedqa-2.md", "finding"),
+        ],
+    },
+    {
+        **record("p2", retrieved=[passage("b", "/d/pubmedqa-2.md")], answer="The drop fell sharply. [1]"),
+        "quoted": [quote("The drop fell sharply.", "/d/pubmedqa-2.md", "finding")],
+    },
+    {**record("u1", retrieved=[NOISE], abstained=True), "quoted": []},
+]
+
+
+def test_answer_text_drops_citation_marks():
+    assert answer_text("A grew 5%. [1] B fell [2][3] and rose. [4]") == "A grew 5%. B fell and rose."
+
+
+def test_carries_evidence_needs_the_phrase_in_the_answer_itself():
+    question = Question("x", "q", True, ("grew by 5%",))
+    cited = [cite(1, "It grew by 5% in 2020.")]
+    cited_only = record("x", retrieved=[], citations=cited, answer="It grew. [1]")
+    assert not carries_evidence(cited_only, question)
+    assert carries_evidence({**cited_only, "answer": "It grew [1] by 5%."}, question)  # marks don't split it
+    assert not carries_evidence({**cited_only, "answer": "It grew by 5%.", "abstained": True}, question)
+
+
+def test_sentence_holds_evidence_either_way_round_but_not_fragments():
+    assert sentence_holds_evidence("In 2020 the share GREW  by 5%.", ["grew by 5%"])
+    assert sentence_holds_evidence("Partners met weekly.", ["Partners met weekly. They shared data."])
+    assert not sentence_holds_evidence("They shared", ["Partners met weekly. They shared data."])  # 2 words
+    assert not sentence_holds_evidence("Results", ["Results show partners met weekly"])  # a heading
+    assert not sentence_holds_evidence("Partners met monthly.", ["partners met weekly"])
+
+
+def test_answer_metrics_by_hand():
+    summary = answer_metrics(ANSWER_QUESTIONS, ANSWER_RECORDS)
+    assert summary["answer_carries_evidence"] == pytest.approx(2 / 4)  # a1, p2 of a1 a2 p1 p2
+    # Quoted sentences of answered answerable questions: a1 2 (1 holds), p1 2 (0), p2 1 (1).
+    assert summary["sentence_citation_precision"] == pytest.approx(2 / 5)
+    assert summary["finding_rate"] == pytest.approx(1 / 2)  # p2 only: p1's finding is another document's
+    assert summary["setup_share"] == pytest.approx(1 / 3)  # of p1's 2 and p2's 1 quoted sentences
+    assert summary["document_hit@1"] == pytest.approx(1 / 2)  # p1's own abstract is second
+    assert summary["document_hit@5"] == pytest.approx(1.0)
+
+
+def test_answer_metrics_are_null_without_questions_to_average():
+    summary = answer_metrics(ANSWER_QUESTIONS[:1], ANSWER_RECORDS[:1])
+    assert summary["finding_rate"] is None and summary["setup_share"] is None
+    assert summary["document_hit@5"] is None
+
+
+def test_leave_out_abstention_counts_only_questions_with_something_left_out():
+    records = [
+        {**record("a", retrieved=[], abstained=True), "left_out": ["a.md"]},
+        {**record("b", retrieved=[], abstained=False), "left_out": ["b.md"]},
+        {**record("c", retrieved=[], abstained=True), "left_out": ["c.md"]},
+        {**record("d", retrieved=[], abstained=False), "left_out": []},  # its evidence is nowhere stored
+    ]
+    summary = leave_out_metrics(records)
+    assert summary == {"left_out_questions": 3, "leave_out_abstention": pytest.approx(2 / 3)}
+
+
+def test_is_document_by_key_or_file_stem():
+    assert is_document("/lib/sources/pubmedqa-7.md", ["pubmedqa-7"])
+    assert is_document("corpus/a.md", ["corpus/a.md"])
+    assert not is_document("/lib/sources/pubmedqa-77.md", ["pubmedqa-7"])
+
+
+def test_split_halves_are_fixed_disjoint_and_cover_everything():
+    ids = [f"q{n:03d}" for n in range(1, 201)]
+    tune, held_out = in_split(ids, "tune", str), in_split(ids, "held-out", str)
+    assert sorted(tune + held_out) == ids and not set(tune) & set(held_out)
+    assert 70 < len(tune) < 130  # a hash split: about half
+    assert in_split(list(reversed(ids)), "tune", str) == list(reversed(tune))  # order doesn't move an id
+    # Pinned: engineers tune on these halves (the rule in evals/README.md), so it must never drift.
+    assert [split_of(i) for i in ("q001", "q002", "21645374")] == ["tune", "held-out", "held-out"]
+
+
+def test_pubmedqa_questions_and_sentence_roles():
+    abstract = PubMedAbstract(
+        "5",
+        "Does tea help?",
+        "2001",
+        (
+            AbstractSection("OBJECTIVE", "We asked whether tea helps."),
+            AbstractSection("RESULTS", "Tea drinkers slept 20 min longer. Few dropped out."),
+            AbstractSection("CONCLUSIONS", "Tea helps sleep."),
+        ),
+    )
+    (question,) = pubmedqa_questions([abstract])
+    assert question.id == "5" and question.documents == ("pubmedqa-5",)
+    assert question.evidence == ("Tea drinkers slept 20 min longer.", "Few dropped out.", "Tea helps sleep.")
+    records = [
+        {
+            "quoted": [
+                quote("We asked whether tea helps.", "/x/pubmedqa-5.md"),
+                quote("Few dropped out.", "/x/pubmedqa-5.txt"),
+                quote("Results", "/x/pubmedqa-5.md"),  # a heading: in no labelled part
+                quote("Tea helps sleep.", "corpus/tea.md"),  # not a PubMedQA abstract
+            ]
+        }
+    ]
+    annotate_roles(records, [abstract])
+    assert [q["role"] for q in records[0]["quoted"]] == ["setup", "finding", None, None]

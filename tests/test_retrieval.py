@@ -83,6 +83,8 @@ def test_diversify_caps_passages_per_document_then_fills():
         (Filters(years=(2021,)), {"clinics.md", "housing.md"}),
         (Filters(sources=("clinics.md",)), {"clinics.md"}),
         (Filters(types=("report",), years=(2021,)), {"housing.md"}),
+        (Filters(exclude_documents=("clinics.md",)), {"orchards.md", "housing.md"}),
+        (Filters(types=("report",), exclude_documents=("orchards.md",)), {"housing.md"}),
     ],
 )
 def test_filters_limit_every_retrieval_path(small_library, mode, filters, expected):
@@ -92,6 +94,7 @@ def test_filters_limit_every_retrieval_path(small_library, mode, filters, expect
         sources=tuple(k for k, name in sources.items() if name in filters.sources),
         types=filters.types,
         years=filters.years,
+        exclude_documents=tuple(k for k, name in sources.items() if name in filters.exclude_documents),
     )
     passages, _ = LibrarySearch(library).search(
         "apples clinics homes", RetrievalSettings(mode=mode, k=5), keyed

@@ -48,6 +48,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     add("--limit", type=int, metavar="N", help="only the first N questions")
     add("--data-dir", type=Path, metavar="DIR", help="store to use (default: the data dir)")
     add(
+        "--split",
+        choices=["tune", "held-out", "all"],
+        help="the half of each question set to run, by a hash of the question id (evals/README.md); "
+        "default: all, or held-out with --at-scale",
+    )
+    add(
+        "--at-scale",
+        action="store_true",
+        help="gold + PubMedQA-dev over a development library (--data-dir, built by `assistant devlib`), "
+        "also with each question's evidence documents left out; nothing is ingested",
+    )
+    add("--plain-data-dir", type=Path, metavar="DIR", help="with --at-scale: the --plain development library")
+    add(
         "--save-thresholds",
         action="store_true",
         help="record this run's metrics (minus a margin) as the gate in evals/thresholds.json",
@@ -94,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or settings.data_dir / "eval" / datetime.now().strftime("%Y%m%d-%H%M%S")
     if args.beir:
         return run_beir(args.beir, out, settings)
+    if args.at_scale:
+        return run_at_scale(settings, out, args)
     from assistant.evaluation.questions import QuestionFileError, load_questions
 
     if args.limit is not None and args.limit < 1:
@@ -103,10 +118,11 @@ def run(args: argparse.Namespace) -> int:
     if args.save_thresholds and (args.limit or args.compare is not None or args.model):
         return fail("--save-thresholds records a full default run: drop --limit, --compare and --model")
     from assistant.evaluation.compare import parse_names
+    from assistant.evaluation.splits import in_split
 
     comparing = args.compare is not None or args.model is not None
     try:  # every input checked before the model loads
-        questions = load_questions(args.questions)[: args.limit]
+        questions = in_split(load_questions(args.questions), args.split or "all")[: args.limit]
         names = parse_names(args.compare, args.model) if args.compare is not None else ["model"]
     except (QuestionFileError, ValueError) as exc:
         return fail(str(exc))
@@ -161,6 +177,36 @@ def run_compare(
     _, table = compare(base, questions, names, out, model_dir=args.model, progress=not args.quiet)
     print(table)
     print(f"\nwritten: {out / 'report.md'} (plot: {out / 'compare.png'})")
+    return 0
+
+
+def run_at_scale(settings: Settings, out: Path, args: argparse.Namespace) -> int:
+    from assistant.evaluation.devlib import BenchmarkMissing
+    from assistant.evaluation.questions import QuestionFileError
+    from assistant.evaluation.scale import NotADevelopmentLibrary, run_at_scale, scale_table, write_scale
+
+    if args.compare is not None or args.model or args.limit or args.save_thresholds:
+        return fail(
+            "--at-scale runs the default configuration: drop --compare, --model, --limit, --save-thresholds"
+        )
+    for folder in (settings.data_dir, args.plain_data_dir):
+        if folder is not None and not (folder / "catalog.sqlite3").is_file():
+            return fail(f"{folder}: no library here; build it with `assistant devlib --data-dir {folder}`")
+    split = args.split or "held-out"
+    try:
+        parts = run_at_scale(
+            settings, args.questions, plain_dir=args.plain_data_dir, split=split, progress=not args.quiet
+        )
+    except (BenchmarkMissing, NotADevelopmentLibrary, QuestionFileError) as exc:
+        return fail(str(exc))
+    header = (
+        f"Split: {split}. Library: {settings.data_dir}"
+        + (f"; plain paragraphs: {args.plain_data_dir}" if args.plain_data_dir else "")
+        + f". Code: {code_version()}. Formulas: evals/README.md."
+    )
+    write_scale(out, parts, header)
+    print(header + "\n\n" + scale_table(parts))
+    print(f"\nwritten: {out / 'report.md'}")
     return 0
 
 

@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from assistant.settings import Settings
-from assistant.types import IngestReport
+from assistant.types import FileResult, IngestReport
 
 if TYPE_CHECKING:
+    from assistant.ingest import Library
     from assistant.store import Embedder
 
 SCIFACT = "scifact/corpus.jsonl"
@@ -136,6 +137,10 @@ def write_sources(benchmarks: Path, sources: Path, *, plain: bool) -> list[Path]
 
 
 def _write_manifest(folder: Path, entries: list[dict[str, Any]]) -> None:
+    """library.yaml for the folder's files; any other file in it (the other variant's) goes."""
+    kept = {e["file"] for e in entries} | {"library.yaml"}
+    for stale in [p for p in folder.iterdir() if p.name not in kept]:
+        stale.unlink()
     entries = [{k: v for k, v in e.items() if v is not None} for e in entries]
     text = yaml.safe_dump({"documents": entries}, allow_unicode=True, sort_keys=False, width=1000)
     _write_if_changed(folder / "library.yaml", text)
@@ -156,4 +161,18 @@ def build(
 
     folders = write_sources(settings.benchmarks_dir, settings.data_dir / "sources", plain=plain)
     library = Library.open(settings, embedder)
-    return library.ingest([settings.corpus_dir, *folders], progress=progress)
+    report = library.ingest([settings.corpus_dir, *folders], progress=progress)
+    report.files.extend(remove_other_variant(library, {r.source for r in report.files}))
+    return report
+
+
+def remove_other_variant(library: Library, ingested: set[str]) -> list[FileResult]:
+    """Drop PubMedQA abstracts this run did not ingest: the other variant's, when the data dir began
+    as a copy of a built library (copying the sectioned one re-embeds only the 500 plain abstracts;
+    SciFact's files match the copied documents' content and are stored once, not embedded again)."""
+    removed = []
+    for record in library.catalog.documents():
+        if record.metadata.get("benchmark") == "pubmedqa-dev" and record.key not in ingested:
+            library.remove(record.key)
+            removed.append(FileResult(record.key, "removed", record.chunk_count, "the other variant"))
+    return removed

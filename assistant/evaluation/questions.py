@@ -23,6 +23,9 @@ class Question:
     history: tuple[dict[str, str], ...] = ()
     min_sources: int | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # The documents that answer it (keys or file names without suffix), when known: PubMedQA's own
+    # abstract. Gold questions leave it empty; their evidence documents are found by evidence phrase.
+    documents: tuple[str, ...] = ()
 
 
 def question_json(question: Question) -> dict[str, Any]:
@@ -92,6 +95,7 @@ def parse_question(raw: Any) -> Question:
         history=_history(raw.get("history", []), qid),
         min_sources=min_sources,
         tags=tuple(_strings(raw.get("tags", []), f"question {qid}: 'tags'")),
+        documents=tuple(_strings(raw.get("documents", []), f"question {qid}: 'documents'")),
     )
 
 

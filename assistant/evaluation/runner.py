@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
+from assistant.evaluation.answer_metrics import answer_metrics, quoted_sentences
 from assistant.evaluation.intervals import bootstrap_intervals
 from assistant.evaluation.intervals import method as interval_method
 from assistant.evaluation.metrics import Record, compute_metrics, holds_evidence, normalize, scores_cached
@@ -31,6 +32,7 @@ def run_eval(
         latency_ms = (time.perf_counter() - started) * 1000
         record = to_record(question, answer, latency_ms)
         record["relevant_in_library"] = sum(holds_evidence(t, question.evidence) for t in library_texts)
+        record["quoted"] = quoted_sentences(answer)
         records.append(record)
     summary = measure(questions, records)
     summary["warnings"] = evidence_warnings(questions, library_texts)
@@ -39,12 +41,17 @@ def run_eval(
 
 
 def measure(questions: Sequence[Question], records: Sequence[Record]) -> dict[str, Any]:
-    """compute_metrics plus a 95% bootstrap interval for each of its rates (`intervals`)."""
-    summary = compute_metrics(questions, records)
+    """all_metrics plus a 95% bootstrap interval for each of its rates (`intervals`)."""
+    summary = all_metrics(questions, records)
     with scores_cached():
-        summary["intervals"] = bootstrap_intervals(records, partial(compute_metrics, questions))
+        summary["intervals"] = bootstrap_intervals(records, partial(all_metrics, questions))
     summary["interval_method"] = interval_method()
     return summary
+
+
+def all_metrics(questions: Sequence[Question], records: Sequence[Record]) -> dict[str, Any]:
+    """compute_metrics plus the answer-level metrics (answer_metrics.py)."""
+    return {**compute_metrics(questions, records), **answer_metrics(questions, records)}
 
 
 def run_config(assistant: Assistant, chunks: int) -> dict[str, Any]:

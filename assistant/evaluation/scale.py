@@ -1,0 +1,167 @@
+"""`assistant eval --at-scale`: the gold set and PubMedQA-dev over the development library, each
+also asked with its evidence documents left out, in one run (evals/README.md, "Measuring at scale").
+
+The library is only read: nothing is ingested, so a shared development library stays as built.
+Leaving evidence out is a retrieval filter (`Filters.exclude_documents`), not a deletion.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from assistant.assistant import Assistant
+from assistant.catalog import Filters
+from assistant.evaluation.answer_metrics import answer_metrics, leave_out_metrics, quoted_sentences
+from assistant.evaluation.devlib import PUBMEDQA, PubMedAbstract, read_pubmedqa
+from assistant.evaluation.metrics import Record, compute_metrics, normalize
+from assistant.evaluation.pubmedqa import annotate_roles, pubmedqa_questions
+from assistant.evaluation.questions import Question, load_questions
+from assistant.evaluation.report import markdown_table, write_run
+from assistant.evaluation.runner import to_record
+from assistant.evaluation.splits import Split, in_split
+from assistant.ingest import Library
+from assistant.settings import Settings
+
+Exclude = Callable[[Question], Sequence[str]]
+# (summary key, column) of the at-scale table, in the order of the issue's "done when" list.
+COLUMNS = [
+    ("questions", "n"),
+    ("document_hit@5", "own doc in top 5"),
+    ("hit@5", "hit@5"),
+    ("answer_carries_evidence", "answer carries evidence"),
+    ("sentence_citation_precision", "sentence citation precision"),
+    ("finding_rate", "finding rate"),
+    ("setup_share", "set-up share"),
+    ("answered_when_answerable", "answered when answerable"),
+    ("abstention_recall", "off-topic abstained"),
+    ("leave_out_abstention", "abstained, evidence left out"),
+    ("followup_success", "follow-ups hit@5"),
+]
+
+
+class NotADevelopmentLibrary(ValueError):
+    """The data dir lacks the PubMedQA abstracts; the message says how to build it."""
+
+
+@dataclass
+class Part:
+    name: str
+    questions: list[Question]
+    records: list[Record]
+    summary: dict[str, Any]
+
+
+def ask_all(
+    assistant: Assistant,
+    questions: Sequence[Question],
+    *,
+    exclude: Exclude | None = None,
+    label: str,
+    progress: bool,
+) -> list[Record]:
+    """Every question through Assistant.ask, with its evidence documents left out when `exclude`."""
+    records = []
+    for question in tqdm(questions, desc=label, unit="q", disable=not progress):
+        left_out = tuple(exclude(question)) if exclude else ()
+        started = time.perf_counter()
+        answer = assistant.ask(
+            question.question, question.history, filters=Filters(exclude_documents=left_out)
+        )
+        record = to_record(question, answer, (time.perf_counter() - started) * 1000)
+        record["quoted"] = quoted_sentences(answer)
+        if exclude:
+            record["left_out"] = list(left_out)
+        records.append(record)
+    return records
+
+
+def summarize(questions: Sequence[Question], records: Sequence[Record]) -> dict[str, Any]:
+    return {
+        **compute_metrics(questions, records),
+        **answer_metrics(questions, records),
+        **leave_out_metrics(records),
+    }
+
+
+def evidence_documents(library: Library, questions: Sequence[Question]) -> dict[str, tuple[str, ...]]:
+    """For each question, the documents one of whose passages holds one of its evidence phrases."""
+    catalog = library.catalog
+    texts = [(p.source, normalize(p.text)) for p in catalog.passages(catalog.chunk_ids()).values()]
+    found = {}
+    for question in questions:
+        phrases = [normalize(e) for e in question.evidence]
+        found[question.id] = tuple(sorted({s for s, text in texts if any(p in text for p in phrases)}))
+    return found
+
+
+def pubmed_keys(library: Library, abstracts: Sequence[PubMedAbstract]) -> dict[str, str]:
+    """File name without suffix -> document key, for every PubMedQA abstract (all must be stored)."""
+    keys = {Path(d.key).stem: d.key for d in library.catalog.documents()}
+    missing = [a.file_name for a in abstracts if a.file_name not in keys]
+    if missing:
+        raise NotADevelopmentLibrary(
+            f"{library.settings.data_dir}: {len(missing)} PubMedQA abstracts are not in this library "
+            f"(e.g. {missing[0]}); build it with `assistant devlib --data-dir DIR`"
+        )
+    return keys
+
+
+def run_at_scale(
+    settings: Settings, questions: Path, *, plain_dir: Path | None, split: Split, progress: bool
+) -> list[Part]:
+    """Gold and PubMedQA-dev (one split of each), as they are and with their evidence left out;
+    PubMedQA-dev once more over the plain-paragraph library when `plain_dir` is given."""
+    library = Library.open(settings)
+    assistant = Assistant(settings, library)
+    abstracts = read_pubmedqa(settings.benchmarks_dir / PUBMEDQA)
+    keys = pubmed_keys(library, abstracts)
+    gold = in_split(load_questions(questions), split)
+    answerable = [q for q in gold if q.answerable]
+    gold_documents = evidence_documents(library, answerable)
+    pubmed = in_split(pubmedqa_questions(abstracts), split)
+
+    def part(
+        name: str, questions: list[Question], exclude: Exclude | None = None, bot: Assistant = assistant
+    ):
+        records = ask_all(bot, questions, exclude=exclude, label=name, progress=progress)
+        annotate_roles(records, abstracts)
+        return Part(name, questions, records, summarize(questions, records))
+
+    parts = [
+        part("gold", gold),
+        part("gold, evidence left out", answerable, lambda q: gold_documents[q.id]),
+        part("pubmedqa-dev", pubmed),
+        part("pubmedqa-dev, evidence left out", pubmed, lambda q: [keys[d] for d in q.documents]),
+    ]
+    if plain_dir is not None:
+        plain_settings = settings.model_copy(update={"data_dir": plain_dir})
+        plain = Assistant(plain_settings, Library.open(plain_settings, library.embedder))
+        pubmed_keys(plain.library, abstracts)
+        parts.append(part("pubmedqa-dev, plain paragraphs", pubmed, bot=plain))
+    return parts
+
+
+def scale_table(parts: Sequence[Part]) -> str:
+    rows = [(p.name, *(p.summary.get(key) for key, _ in COLUMNS)) for p in parts]
+    return markdown_table(["part", *(label for _, label in COLUMNS)], rows)
+
+
+def write_scale(out: Path, parts: Sequence[Part], header: str) -> None:
+    for p in parts:
+        write_run(out / slug(p.name), p.questions, p.records, p.summary, p.name)
+    table = scale_table(parts)
+    (out / "summary.json").write_text(
+        json.dumps({p.name: p.summary for p in parts}, indent=2, ensure_ascii=False) + "\n"
+    )
+    (out / "report.md").write_text(f"# Evaluation at scale\n\n{header}\n\n{table}\n", encoding="utf-8")
+
+
+def slug(name: str) -> str:
+    return "-".join(w for w in "".join(c if c.isalnum() else " " for c in name.lower()).split())
