@@ -41,8 +41,10 @@ METRICS = [
     ("latency_p50_ms", "latency p50 (ms)"),
     ("latency_p95_ms", "latency p95 (ms)"),
 ]
-# The regression gate's metrics: higher is better (not latency, not the set-up share).
-GATED = [key for key, _ in METRICS if not key.startswith("latency") and key != "setup_share"]
+# The regression gate's metrics: higher is better (not latency), and measured on the corpus store's
+# gold run (finding rate and set-up share need sectioned documents: the development library).
+AT_SCALE_ONLY = ("finding_rate", "setup_share")
+GATED = [key for key, _ in METRICS if not key.startswith("latency") and key not in AT_SCALE_ONLY]
 COMPARE_COLUMNS = [
     ("hit@1", "hit@1"),
     ("hit@5", "hit@5"),
