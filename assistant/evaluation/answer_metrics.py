@@ -57,7 +57,8 @@ def is_document(source: str, names: Iterable[str]) -> bool:
 def found_finding(record: Record, question: Question) -> bool:
     """The answer quotes a finding sentence (results or conclusion) of one of its documents."""
     return not record["abstained"] and any(
-        q.get("role") == "finding" and is_document(q["source"], question.documents) for q in record["quoted"]
+        q.get("role") == "finding" and is_document(q["source"], question.documents)
+        for q in record.get("quoted", [])
     )
 
 
@@ -71,9 +72,9 @@ def answer_metrics(questions: Sequence[Question], records: Sequence[Record]) -> 
     pairs = [(r, by_id[r["id"]]) for r in records if r["id"] in by_id]
     answerable = [(r, q) for r, q in pairs if q.answerable]
     answered = [(r, q) for r, q in answerable if not r["abstained"]]
-    quoted = [(s, q) for r, q in answered for s in r["quoted"]]
+    quoted = [(s, q) for r, q in answered for s in r.get("quoted", [])]
     sectioned = [(r, q) for r, q in answerable if FINDINGS_TAG in q.tags]
-    sectioned_quotes = [s for r, q in sectioned if not r["abstained"] for s in r["quoted"]]
+    sectioned_quotes = [s for r, q in sectioned if not r["abstained"] for s in r.get("quoted", [])]
     with_documents = [(r, q) for r, q in answerable if q.documents]
     return {
         "answer_carries_evidence": mean([float(carries_evidence(r, q)) for r, q in answerable]),
