@@ -10,7 +10,7 @@ import pytest
 
 from assistant.cli import main
 from assistant.evaluation.devlib import AbstractSection, BenchmarkMissing, build, read_pubmedqa
-from assistant.ingest import Library
+from assistant.library import Library
 from assistant.settings import PROJECT_ROOT, Settings
 
 PUBMEDQA = {

@@ -26,7 +26,7 @@ from assistant.settings import Settings
 from assistant.types import FileResult, IngestReport
 
 if TYPE_CHECKING:
-    from assistant.ingest import Library
+    from assistant.library import Library
     from assistant.store import Embedder
 
 SCIFACT = "scifact/corpus.jsonl"
@@ -157,11 +157,12 @@ def build(
 ) -> IngestReport:
     """Write the sources and ingest corpus/ and them into settings.data_dir (incremental: a rerun
     over an unchanged library embeds nothing)."""
-    from assistant.ingest import Library
+    from assistant.ingest import ingest
+    from assistant.library import Library
 
     folders = write_sources(settings.benchmarks_dir, settings.data_dir / "sources", plain=plain)
     library = Library.open(settings, embedder)
-    report = library.ingest([settings.corpus_dir, *folders], progress=progress)
+    report = ingest(library, [settings.corpus_dir, *folders], progress=progress)
     report.files.extend(remove_other_variant(library, {r.source for r in report.files}))
     return report
 

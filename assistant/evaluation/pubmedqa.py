@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from assistant.chunking import split_sentences
 from assistant.evaluation.answer_metrics import FINDINGS_TAG
 from assistant.evaluation.devlib import PubMedAbstract
 from assistant.evaluation.metrics import Record, normalize
 from assistant.evaluation.questions import Question
+from assistant.text import split_sentences
 
 TAG = "pubmedqa-dev"
 

@@ -17,17 +17,17 @@ from typing import Any
 from tqdm import tqdm
 
 from assistant.assistant import Assistant
-from assistant.catalog import Filters
-from assistant.evaluation.answer_metrics import answer_metrics, leave_out_metrics, quoted_sentences
+from assistant.evaluation.answer_metrics import leave_out_metrics, quoted_sentences
 from assistant.evaluation.devlib import PUBMEDQA, PubMedAbstract, read_pubmedqa
-from assistant.evaluation.metrics import Record, compute_metrics, normalize
+from assistant.evaluation.metrics import Record, normalize
 from assistant.evaluation.pubmedqa import annotate_roles, pubmedqa_questions
 from assistant.evaluation.questions import Question, load_questions
 from assistant.evaluation.report import markdown_table, write_run
-from assistant.evaluation.runner import to_record
+from assistant.evaluation.runner import measure, to_record
 from assistant.evaluation.splits import Split, in_split
-from assistant.ingest import Library
+from assistant.library import Library
 from assistant.settings import Settings
+from assistant.types import Filters
 
 Exclude = Callable[[Question], Sequence[str]]
 # (summary key, column) of the at-scale table, in the order of the "done when" list.
@@ -83,11 +83,7 @@ def ask_all(
 
 
 def summarize(questions: Sequence[Question], records: Sequence[Record]) -> dict[str, Any]:
-    return {
-        **compute_metrics(questions, records),
-        **answer_metrics(questions, records),
-        **leave_out_metrics(records),
-    }
+    return {**measure(questions, records), **leave_out_metrics(records)}
 
 
 def evidence_documents(library: Library, questions: Sequence[Question]) -> dict[str, tuple[str, ...]]:
