@@ -11,11 +11,12 @@ import shutil
 import pytest
 
 from assistant.cli import main
-from assistant.evaluation import load_questions
+from assistant.evaluation import Question, load_questions
 from assistant.evaluation.annotate import library_passages, next_id, open_sentences, sample_passage
 from assistant.ingest import ingest
 from assistant.settings import PROJECT_ROOT
 from assistant.text import split_sentences
+from assistant.types import Passage
 from assistant.ui.feedback import FeedbackStore, answer_record
 
 GOLD = PROJECT_ROOT / "evals" / "questions.jsonl"
@@ -155,3 +156,20 @@ def test_a_feedback_record_becomes_a_gold_question(corpus_settings, corpus_assis
     assert (last["answerable"], last["evidence"], last["tags"]) == (False, [], ["unanswerable"])
     assert main([*base, "1", "--passage", "9", "--evidence", sentence, "--questions", str(gold)]) == 2
     assert "--passage must be a rank from 1 to" in capsys.readouterr().err
+
+
+def test_sampling_skips_unquotable_passages_and_prefers_the_least_covered_document():
+    def passage(pid: str, source: str, text: str, **metadata) -> Passage:
+        return Passage(id=pid, text=text, source=source, title=source, metadata=metadata)
+
+    passages = [
+        passage("refs", "a.md", "Smith J. Partnerships. Health Aff. 2020;39:1-9.", quotable=False),
+        passage("a1", "a.md", "Clinics and pantries share one referral form for every family."),
+        passage("b1", "b.md", "The coalition meets every month to review its shared goals."),
+        passage("b2", "b.md", "Each partner names one staff member as the coalition's contact."),
+    ]
+    covered_b = [Question("g1", "q", True, ("meets every month",))]
+    found = sample_passage(passages, covered_b)
+    assert found.passage.id == "a1" and found.document_share_covered == 0.0  # b.md is half covered
+    assert sample_passage(passages, covered_b, skip=["a1"]).passage.id == "b2"
+    assert sample_passage(passages, covered_b, skip=["a1", "b2"]) is None  # refs never offered

@@ -197,7 +197,9 @@ def _gold_form(prefix: str) -> tuple[Any, ...]:
 
 def _feedback_tab(bench: Workbench, demo: gr.Blocks) -> None:
     gr.Markdown("Turn a chat rating into a gold question: mark the evidence in a retrieved passage.")
-    record = gr.Dropdown([], label="Feedback record", elem_id="fb-record")
+    with gr.Row(equal_height=True):
+        record = gr.Dropdown([], label="Feedback record", scale=6, elem_id="fb-record")
+        reload = gr.Button("Reload feedback", size="sm", scale=1, elem_id="fb-reload")
     shown = gr.HTML(elem_id="fb-shown")
     passage = gr.Radio([], label="Passage holding the evidence", elem_id="fb-passage")
     sentence, phrase, text, tags = _gold_form("fb")
@@ -205,6 +207,7 @@ def _feedback_tab(bench: Workbench, demo: gr.Blocks) -> None:
     add = gr.Button("Add to gold questions", variant="primary", elem_id="fb-add")
     status = gr.Markdown(elem_id="fb-status")
     demo.load(bench.feedback_choices, None, record, api_visibility="private")
+    reload.click(bench.feedback_choices, None, record, api_visibility="private")
     record.change(bench.open_feedback, record, [shown, passage, sentence, text], api_visibility="private")
     passage.change(bench.sentences, passage, sentence, api_visibility="private")
     add.click(
