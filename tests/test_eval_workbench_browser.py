@@ -95,13 +95,14 @@ def test_open_a_run_filter_to_failures_and_see_the_evidence_highlighted(page, be
     low, high = weak["intervals"]["hit@5"]
     expect(summary).to_contain_text(f"[{low:.3f}–{high:.3f}]")
 
-    choose(page, "#wb-outcome", "failures")
     rows = page.locator("#wb-questions tbody tr")
-    expect(rows.first).to_be_visible()
+    expect(rows).to_have_count(40)
+    choose(page, "#wb-outcome", "failures")
     questions = {q.id: q for q in load_questions(bench.gold)}
     runs = {name: load_records(bench.root / name) for name in ("weak", "default")}
     records = runs["weak"]
     failing = {qid for run in runs.values() for qid, r in run.items() if not passed(r, questions[qid])}
+    expect(rows).to_have_count(len(failing))  # the filtered table has replaced the full one
     shown = rows.locator("td:first-child").all_inner_texts()
     assert shown and set(shown) == failing  # failing in at least one of the runs shown
 
@@ -115,7 +116,8 @@ def test_open_a_run_filter_to_failures_and_see_the_evidence_highlighted(page, be
     page.fill("#wb-search textarea, #wb-search input", qid)
     page.press("#wb-search textarea, #wb-search input", "Enter")
     expect(rows).to_have_count(1)
-    choose(page, "#wb-open", qid)
+    rows.first.click()  # opens it, as choosing it under "Open a question" does
+    expect(page.locator("#wb-open input")).to_have_value(f"{qid} — {questions[qid].question}")
     detail = page.locator("#wb-detail-a")
     expect(detail).to_contain_text(miss_reason(records[qid], questions[qid]))
     mark = detail.locator(".wb-passage mark").first

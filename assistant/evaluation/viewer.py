@@ -25,6 +25,18 @@ from assistant.types import Passage
 from assistant.ui.rendering import escape
 
 SELECTION_JS = "() => window.getSelection().toString().trim()"  # the text the evaluator selected
+# A click on a row of the question table puts its id in a hidden box; the box opens the question.
+ROW_CLICK_JS = """
+() => {
+  document.addEventListener('click', (event) => {
+    const row = event.target.closest && event.target.closest('#wb-questions tbody tr[data-id]');
+    const box = document.querySelector('#wb-clicked textarea, #wb-clicked input');
+    if (!row || !box) return;
+    box.value = row.getAttribute('data-id');
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+  });
+}
+"""
 
 
 class Workbench:
@@ -172,7 +184,8 @@ def _results_tab(bench: Workbench, demo: gr.Blocks) -> None:
         wanted = gr.Dropdown(html.OUTCOME_CHOICES, value=html.ALL, label="Outcome", elem_id="wb-outcome")
         search = gr.Textbox(label="Search", placeholder="id, question or answer text", elem_id="wb-search")
     table = gr.HTML(elem_id="wb-table")
-    pick = gr.Dropdown([], label="Open a question", elem_id="wb-open")
+    pick = gr.Dropdown([], label="Open a question (or click its row)", elem_id="wb-open")
+    clicked = gr.Textbox(elem_id="wb-clicked", show_label=False, container=False)
     with gr.Row():
         detail_a = gr.HTML(elem_id="wb-detail-a")
         detail_b = gr.HTML(elem_id="wb-detail-b", visible=len(bench.runs) > 1)
@@ -181,6 +194,7 @@ def _results_tab(bench: Workbench, demo: gr.Blocks) -> None:
         box.change(bench.filter, filters, [table, pick], api_visibility="private")
     search.submit(bench.filter, filters, [table, pick], api_visibility="private")
     pick.change(bench.open_question, pick, [detail_a, detail_b], api_visibility="private")
+    clicked.change(lambda qid: gr.Dropdown(value=qid or None), clicked, pick, api_visibility="private")
     demo.load(bench.filter, filters, [table, pick], api_visibility="private")
 
 
@@ -243,6 +257,7 @@ def launch_workbench(demo: gr.Blocks, settings: Settings, host: str, port: int |
         server_port=port,
         auth=auth,
         css=html.CSS,
+        js=ROW_CLICK_JS,
         theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]),
         footer_links=[],
         ssr_mode=False,

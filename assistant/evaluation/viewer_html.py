@@ -25,6 +25,9 @@ CSS = """
 .wb-table td, .wb-table th { padding: 4px 6px; text-align: left; vertical-align: top;
   border-bottom: 1px solid var(--border-color-primary); overflow-wrap: anywhere; }
 #wb-questions td:first-child { white-space: nowrap; }
+#wb-questions tbody tr { cursor: pointer; }
+#wb-questions tbody tr:hover { background: var(--background-fill-secondary); }
+#wb-clicked { display: none !important; }
 .wb-fail { color: #b91c1c; font-weight: 600; }
 .wb-pass { color: #15803d; font-weight: 600; }
 .wb-passage { border: 1px solid var(--border-color-primary); border-radius: 6px; margin: .4em 0;
