@@ -39,7 +39,9 @@ CREATE TABLE IF NOT EXISTS chunks (
     ordinal INTEGER NOT NULL,
     text TEXT NOT NULL,
     section TEXT NOT NULL,
-    page INTEGER
+    page INTEGER,
+    end_page INTEGER,                -- the page its last sentence ends on, when later than page
+    quotable INTEGER NOT NULL DEFAULT 1  -- 0: reference list, affiliations, copyright: never quoted
 );
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(title, section, text, tokenize = 'porter unicode61');
@@ -88,6 +90,7 @@ class Catalog:
         self._local = threading.local()
         with self.transaction() as db:
             db.executescript(SCHEMA)
+            _add_missing_columns(db)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -144,8 +147,10 @@ class Catalog:
             )
             for p in passages:
                 cursor = db.execute(
-                    "INSERT INTO chunks (id, source, ordinal, text, section, page) VALUES (?, ?, ?, ?, ?, ?)",
-                    (p.id, record.key, p.metadata.get("ordinal", 0), p.text, p.section, p.page),
+                    "INSERT INTO chunks (id, source, ordinal, text, section, page, end_page, quotable)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (p.id, record.key, p.metadata.get("ordinal", 0), p.text, p.section, p.page, p.end_page,
+                     int(p.quotable)),
                 )
                 db.execute(
                     "INSERT INTO chunks_fts (rowid, title, section, text) VALUES (?, ?, ?, ?)",
@@ -173,7 +178,8 @@ class Catalog:
             batch = ids[start : start + 500]
             marks = ",".join("?" * len(batch))
             rows = self.db.execute(
-                "SELECT c.id, c.text, c.section, c.page, c.ordinal, c.source, d.title, d.type, d.year,"
+                "SELECT c.id, c.text, c.section, c.page, c.end_page, c.quotable, c.ordinal, c.source,"
+                " d.title, d.type, d.year,"
                 f" d.metadata FROM chunks c JOIN documents d ON d.key = c.source WHERE c.id IN ({marks})",
                 batch,
             )
@@ -261,6 +267,8 @@ def _record(row: sqlite3.Row) -> DocumentRecord:
 def _passage(row: sqlite3.Row) -> Passage:
     metadata = json.loads(row["metadata"])
     metadata.update(type=row["type"], year=row["year"], ordinal=row["ordinal"])
+    if not row["quotable"]:
+        metadata["quotable"] = False
     return Passage(
         id=row["id"],
         text=row["text"],
@@ -268,5 +276,16 @@ def _passage(row: sqlite3.Row) -> Passage:
         title=row["title"],
         section=row["section"],
         page=row["page"],
+        end_page=row["end_page"],
         metadata=metadata,
     )
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """A catalog made before end_page / quotable existed gets them (its chunks are re-chunked on
+    the next ingest, since the chunker version changed)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(chunks)")}
+    if "end_page" not in have:
+        db.execute("ALTER TABLE chunks ADD COLUMN end_page INTEGER")
+    if "quotable" not in have:
+        db.execute("ALTER TABLE chunks ADD COLUMN quotable INTEGER NOT NULL DEFAULT 1")

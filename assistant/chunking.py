@@ -16,7 +16,7 @@ from pathlib import Path
 from assistant.text import split_sentences
 from assistant.types import LoadedDocument, Passage, Section
 
-CHUNKER_VERSION = 2  # bump when chunk boundaries or texts change: stores re-chunk on next ingest
+CHUNKER_VERSION = 3  # bump when chunk boundaries or texts change: stores re-chunk on next ingest
 MODEL_WINDOW = 256  # all-MiniLM-L6-v2 reads at most 256 word pieces, [CLS] and [SEP] included
 TITLE_TOKENS = 48  # a longer title is cut for embedding (1 in 200 SciFact titles is longer)
 HEADING_TOKENS = 24  # a longer "heading" is cut (often a whole paragraph styled as a heading)
@@ -59,7 +59,8 @@ def chunk_document(
 
     Short sections are packed together (a lone "Design: 33 interviews." section retrieves
     poorly); a heading always travels with the text under it and is never left at a chunk's end;
-    a chunk never spans two PDF pages. `section` is the heading the chunk starts under.
+    a chunk never spans two PDF pages (but records the page its last sentence ends on when that runs
+    over), nor mixes quotable text with a reference list. `section` is the heading the chunk starts under.
     """
     title = _clip(str(document.metadata.get("title", document.source)), count_tokens, TITLE_TOKENS)
     sections = [replace(s, heading=_clip(s.heading, count_tokens, HEADING_TOKENS)) for s in document.sections]
@@ -82,6 +83,7 @@ def chunk_document(
             used + needed > budget
             or (is_heading and used > 0.6 * budget)
             or section.page != chunk[-1][2].page
+            or section.quotable != chunk[-1][2].quotable
         ):
             passages.append(_passage(document, chunk, title, len(passages)))
             chunk, used = [], 0
@@ -172,6 +174,8 @@ def _passage(
         text += f"\n{piece}\n" if kind == "heading" else f"\n{piece}" if kind == "paragraph" else f" {piece}"
     text = re.sub(r"(?<=[。！？]) (?=\S)", "", re.sub(r" *\n+ *", "\n", text)).strip()
     first = chunk[0]
+    end_page = max((s.end_page for _, _, s in chunk if s.end_page), default=None)
+    metadata = {"ordinal": ordinal} if first[2].quotable else {"ordinal": ordinal, "quotable": False}
     # Ids derive from content: the same file gives the same ids, so a rerun writes nothing new.
     digest = hashlib.sha256(f"{document.content_hash}:{ordinal}:{text}".encode()).hexdigest()[:32]
     return Passage(
@@ -181,5 +185,6 @@ def _passage(
         title=title,
         section=first[0] if first[1] == "heading" else first[2].heading,
         page=first[2].page,
-        metadata={"ordinal": ordinal},
+        end_page=end_page,
+        metadata=metadata,
     )

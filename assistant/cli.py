@@ -110,7 +110,8 @@ def run_documents(args: argparse.Namespace) -> int:
     for record in Catalog(Settings().catalog_path).documents():
         year = record.year or "n.d."
         kind = record.type or "document"
-        print(f"{record.title} ({year}; {kind}; {record.chunk_count} chunks) — {record.key}")
+        ocr = "; OCR" if record.metadata.get("ocr_pages") else ""  # text read from scanned pages
+        print(f"{record.title} ({year}; {kind}; {record.chunk_count} chunks{ocr}) — {record.key}")
     return 0
 
 

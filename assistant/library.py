@@ -35,6 +35,8 @@ def sync_fields(record: DocumentRecord, passage: Passage) -> dict[str, object]:
         "ordinal": passage.metadata.get("ordinal", 0),
         "content_hash": record.content_hash,
         "chunk_count": record.chunk_count,
+        "end_page": passage.end_page,
+        "quotable": passage.quotable,
     }
     if fields["ordinal"] == 0:  # the document's bibliographic metadata, once per document
         fields["document"] = json.dumps(record.metadata, ensure_ascii=False, default=str)

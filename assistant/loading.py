@@ -16,18 +16,19 @@ from typing import Any
 
 import yaml
 
+from assistant.apparatus import mark_apparatus
+from assistant.errors import LoadError
+from assistant.pdf import read_pdf
+from assistant.reflow import LIST_ITEM, reflow_text, table_rows
 from assistant.types import LoadedDocument, Section
+
+__all__ = ["LoadError", "load_file", "load_manifest"]
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm"}
 MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024  # a zip bomb stops here
 MAX_DOCX_XML = 25 * 1024 * 1024  # the body's XML: some 1,000 pages; python-docx holds it all in memory
-MAX_PDF_PAGES = 5000
 # About 1,500 pages of prose (some minutes to embed); more is a data dump, not a document.
 MAX_TEXT_CHARS = 5_000_000
-
-
-class LoadError(Exception):
-    """A file that cannot be ingested; the message is the reason shown to the user."""
 
 
 def content_hash(data: bytes) -> str:
@@ -60,8 +61,8 @@ def load_file(
     if not data.strip():
         raise LoadError("empty file")
     reader = LOADERS[suffix]
-    sections, found_title = reader(data)
-    sections = [s for s in sections if s.text.strip()]
+    sections, found_title, *facts = reader(data)  # a PDF reader adds facts (OCRed pages)
+    sections = mark_apparatus([s for s in sections if s.text.strip()])
     if not sections:
         raise LoadError("no text could be extracted")
     if (chars := sum(len(s.text) for s in sections)) > MAX_TEXT_CHARS:
@@ -69,22 +70,12 @@ def load_file(
             f"too much text ({chars / 1e6:.1f} million characters, limit {MAX_TEXT_CHARS / 1e6:g} million);"
             " split the file"
         )
-    metadata: dict[str, Any] = {"type": "user document", **(manifest_entry or {})}
+    found = facts[0] if facts else {}
+    metadata: dict[str, Any] = {"type": "user document", **found, **(manifest_entry or {})}
     metadata.setdefault("title", found_title or _title_from_name(path))
     return LoadedDocument(
         source=path.name, sections=sections, metadata=metadata, content_hash=content_hash(data)
     )
-
-
-# What PDF writers put in the title field when the author set none.
-PLACEHOLDER_TITLE = re.compile(
-    r"^\s*(untitled|anonymous|no title|title|document\d*|microsoft word - .*)\s*$", re.I
-)
-
-
-def _useful_title(title: object) -> str | None:
-    text = " ".join(str(title or "").split())
-    return None if not text or PLACEHOLDER_TITLE.match(text) else text
 
 
 def _title_from_name(path: Path) -> str:
@@ -113,7 +104,7 @@ def decode_text(data: bytes) -> str:
 
 
 def read_text(data: bytes) -> tuple[list[Section], str | None]:
-    return [Section(text=decode_text(data))], None
+    return [Section(text=reflow_text(decode_text(data)))], None
 
 
 MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -128,52 +119,38 @@ def read_markdown(data: bytes) -> tuple[list[Section], str | None]:
             in_code = not in_code
         match = None if in_code else MD_HEADING.match(line)
         if match:
-            sections.append(Section("\n".join(lines), heading))
+            sections.append(Section(markdown_paragraphs(lines), heading))
             heading, lines = match.group(2).strip(), []
             if match.group(1) == "#" and title is None:
                 title = heading
         else:
-            lines.append(re.sub(r"^\s*>\s?", "", line))
-    sections.append(Section("\n".join(lines), heading))
+            fence = in_code or line.lstrip().startswith("```")
+            lines.append(line if fence else re.sub(r"^\s*>\s?", "", line))
+    sections.append(Section(markdown_paragraphs(lines), heading))
     return sections, title
 
 
-def read_pdf(data: bytes) -> tuple[list[Section], str | None]:
-    import io
-
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    if not data.lstrip()[:5] == b"%PDF-":
-        raise LoadError("not a PDF (file content does not start with %PDF-)")
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise LoadError("encrypted PDF (password protected)")
-        if len(reader.pages) > MAX_PDF_PAGES:
-            raise LoadError(f"PDF has {len(reader.pages)} pages (limit {MAX_PDF_PAGES})")
-        sections = [
-            Section(text=page.extract_text() or "", page=number)
-            for number, page in enumerate(reader.pages, start=1)
-        ]
-        title = _useful_title(reader.metadata.title if reader.metadata else None)
-    except LoadError:
-        raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
-        raise LoadError(f"unreadable or truncated PDF ({type(exc).__name__}: {exc})") from exc
-    except Exception as exc:  # pypdf raises assorted errors on damaged files
-        if "crypt" in str(exc).lower():
-            raise LoadError("encrypted PDF (cannot be decrypted)") from exc
-        raise LoadError(f"unreadable or truncated PDF ({type(exc).__name__}: {exc})") from exc
-    if not any(s.text.strip() for s in sections):
-        raise LoadError("PDF has no extractable text (scanned images?)")
-    return sections, title
+def markdown_paragraphs(lines: list[str]) -> str:
+    """Markdown's own rule: lines up to a blank line are one paragraph; list items and code lines
+    stay lines of their own."""
+    paragraphs: list[list[str]] = []
+    fresh, in_code = True, False
+    for line in lines:
+        fence = line.lstrip().startswith("```")
+        if fence or in_code or not line.strip() or LIST_ITEM.match(line) or fresh:
+            paragraphs.append([line])
+        else:
+            paragraphs[-1].append(line)
+        in_code = in_code != fence
+        fresh = fence or in_code or not line.strip()
+    return "\n".join(" ".join(" ".join(p).split()) if len(p) > 1 else p[0] for p in paragraphs)
 
 
 def read_docx(data: bytes) -> tuple[list[Section], str | None]:
     import io
 
     import docx
+    from docx.table import Table as DocxTable
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -195,9 +172,12 @@ def read_docx(data: bytes) -> tuple[list[Section], str | None]:
     heading, lines, title = "", [], document.core_properties.title or None
     # paragraph.style searches styles.xml on every call (13 s for 20,000 paragraphs): map ids once.
     style_names = {style.style_id: style.name or "" for style in document.styles}
-    for paragraph in document.paragraphs:
-        style = style_names.get(paragraph._p.style, "")
-        text = paragraph.text.strip()
+    for block in document.iter_inner_content():
+        if isinstance(block, DocxTable):
+            lines.extend(table_rows([[cell.text for cell in row.cells] for row in block.rows]))
+            continue
+        style = style_names.get(block._p.style, "")
+        text = block.text.strip()
         if style.startswith(("Heading", "Title")) and text:
             sections.append(Section("\n".join(lines), heading))
             heading, lines = text, []
@@ -290,7 +270,9 @@ def read_html(data: bytes) -> tuple[list[Section], str | None]:
     return parser.sections, parser.title or parser.first_h1
 
 
-LOADERS: dict[str, Callable[[bytes], tuple[list[Section], str | None]]] = {
+Read = tuple[list[Section], str | None] | tuple[list[Section], str | None, dict[str, Any]]
+Reader = Callable[[bytes], Read]
+LOADERS: dict[str, Reader] = {
     ".txt": read_text,
     ".md": read_markdown,
     ".markdown": read_markdown,

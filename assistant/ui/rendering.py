@@ -156,6 +156,9 @@ def conversation_markdown(answers: Sequence[Answer], exported: datetime | None =
     return "\n".join(lines)
 
 
+OCR_MARK = ' <span class="pa-ocr" title="text read from scanned pages by OCR">(OCR)</span>'
+
+
 def documents_html(records: Sequence[Any]) -> str:
     """The library as an escaped table: title (file beneath), type, year, chunks.
 
@@ -168,7 +171,8 @@ def documents_html(records: Sequence[Any]) -> str:
         kind, year = escape(r.type or ""), str(r.year or "")
         narrow = " · ".join(x for x in (kind, year) if x)
         rows.append(
-            f'<tr><td>{escape(r.title)}<div class="pa-file">{escape(r.key.rsplit("/", 1)[-1])}'
+            f'<tr><td>{escape(r.title)}{OCR_MARK if r.metadata.get("ocr_pages") else ""}'
+            f'<div class="pa-file">{escape(r.key.rsplit("/", 1)[-1])}'
             f'<span class="pa-narrow"> · {narrow}</span></div></td>'
             f'<td class="pa-wide">{kind}</td><td class="pa-wide">{year}</td><td>{r.chunk_count}</td></tr>'
         )
