@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.apparatus import is_apparatus
-from assistant.chunking import split_sentences
 from assistant.errors import LoadError
 from assistant.ocr import OcrUnavailable, ocr_pdf_page
 from assistant.pdf_layout import (
@@ -36,6 +35,7 @@ from assistant.reflow import (
     join_lines_at,
     reflow_text,
 )
+from assistant.text import split_sentences
 from assistant.types import Section
 
 MAX_PDF_PAGES = 5000

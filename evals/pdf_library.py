@@ -27,11 +27,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from typeset import quotable_sentences, sentence_match, typeset_corpus  # noqa: E402
 
-from assistant.chunking import split_sentences  # noqa: E402
 from assistant.evaluation.metrics import normalize  # noqa: E402
 from assistant.loading import load_file  # noqa: E402
 from assistant.reflow import reflow_text  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
+from assistant.text import split_sentences  # noqa: E402
 
 CORPUS = ROOT / "corpus"
 

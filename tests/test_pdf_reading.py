@@ -18,10 +18,12 @@ from typeset import (
     sentence_match,
 )
 
-from assistant.chunking import chunk_document, split_sentences, token_counter
+from assistant.chunking import chunk_document, token_counter
+from assistant.ingest import ingest
 from assistant.loading import LoadError, load_file
 from assistant.reflow import Dehyphenator, join_lines
 from assistant.settings import Settings
+from assistant.text import split_sentences
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 # LaTeX documentation PDFs from Debian's texlive-latex-base-doc: typeset by others, with running
@@ -186,7 +188,7 @@ def test_docx_table_cell_answers_a_question_with_a_citation(tmp_path: Path, make
     folder = tmp_path / "docs"
     folder.mkdir()
     _budget_docx(folder / "budget.docx")
-    assert library.ingest([folder], progress=False).count("added") == 1
+    assert ingest(library, [folder], progress=False).count("added") == 1
     answer = Assistant(library.settings, library).ask("What is the annual budget for Eastside Food Bank?")
     assert not answer.abstained
     assert "$48,000" in answer.text
@@ -249,7 +251,7 @@ def test_scanned_page_is_ocred_and_answers_a_question(tmp_path: Path, make_libra
     with pdfplumber.open(folder / "scan.pdf") as pdf:
         assert not pdf.pages[0].chars  # no text layer at all
     library = make_library()
-    assert library.ingest([folder], progress=False).count("added") == 1
+    assert ingest(library, [folder], progress=False).count("added") == 1
     (record,) = library.catalog.documents()
     assert record.metadata["ocr_pages"] == [1]
     answer = Assistant(library.settings, library).ask(
@@ -289,7 +291,7 @@ def test_answers_from_a_pdf_only_library_quote_whole_sentences(typeset_pdfs, mak
 
     library = make_library()
     folder = next(iter(typeset_pdfs.values())).parent
-    report = library.ingest([folder], progress=False)
+    report = ingest(library, [folder], progress=False)
     assert report.count("added") == 5, report.summary()
     assistant = Assistant(library.settings, library)
     questions = [q for q in load_questions(CORPUS.parent / "evals" / "questions.jsonl") if q.answerable]

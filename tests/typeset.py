@@ -259,7 +259,7 @@ def normalized(sentence: str) -> str:
 
 def quotable_sentences(document) -> list[str]:
     """The sentences of a loaded document's quotable sections (headings aside), normalized."""
-    from assistant.chunking import split_sentences
+    from assistant.text import split_sentences
 
     return [
         normalized(s)
