@@ -8,7 +8,7 @@
    share of the PDF's sentences equal to the Markdown original's, and seconds per page.
 2. Builds two stores, the Markdown corpus and the PDF-only corpus (same library.yaml facts), runs
    the gold questions on both and compares hit@5, citation precision and answer-carries-evidence
-   (computed here: issue 14's metric of that name had not landed when this was written).
+   (the eval suite's metrics, assistant/evaluation/).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from typeset import quotable_sentences, sentence_match, typeset_corpus  # noqa: E402
 
-from assistant.evaluation.metrics import normalize  # noqa: E402
 from assistant.loading import load_file  # noqa: E402
 from assistant.reflow import reflow_text  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
@@ -98,7 +97,6 @@ def pdf_manifest(pdfs: dict[str, Path], folder: Path) -> None:
     (folder / "library.yaml").write_text(yaml.safe_dump(manifest, allow_unicode=True), encoding="utf-8")
 
 
-CITATION = re.compile(r"\s*\[\d+\]")
 
 
 def run_gold(corpus_dir: Path, data_dir: Path, limit: int | None) -> dict[str, float]:
@@ -109,17 +107,11 @@ def run_gold(corpus_dir: Path, data_dir: Path, limit: int | None) -> dict[str, f
     questions = load_questions(ROOT / "evals" / "questions.jsonl")[:limit]
     assistant = corpus_assistant(Settings(data_dir=data_dir, corpus_dir=corpus_dir), progress=False)
     records, summary = run_eval(assistant, questions, progress=False)
-    by_id = {q.id: q for q in questions}
-    answerable = [r for r in records if by_id[r["id"]].answerable]
-    carries = [
-        any(normalize(e) in normalize(CITATION.sub("", r["answer"])) for e in by_id[r["id"]].evidence)
-        for r in answerable
-    ]
     starts = mid_sentence_starts(records)
     return {
         "hit@5": summary["hit@5"],
         "citation_precision": summary["citation_precision"],
-        "answer_carries_evidence": sum(carries) / len(answerable),
+        "answer_carries_evidence": summary["answer_carries_evidence"],
         "quoted sentences": starts[1],
         "quoted mid-sentence": starts[0],
     }
@@ -191,8 +183,8 @@ def render(extractors: str, results: dict[str, dict[str, float]]) -> str:
         "file; the last column is what `assistant ingest` does.\n\n"
         f"{extractors}\n\n"
         "## Gold questions on a PDF-only library\n\n"
-        "`answer_carries_evidence`: share of answerable questions whose answer text contains an evidence\n"
-        "phrase (computed in this script). `quoted mid-sentence`: quoted sentences that are not a whole\n"
+        "Metrics as `assistant eval` computes them (evals/README.md). `quoted mid-sentence` (this script):\n"
+        "quoted sentences that are not a whole\n"
         "sentence of their passage or start in lower case.\n\n" + "\n".join(lines) + "\n"
     )
 
