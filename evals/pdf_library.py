@@ -97,8 +97,6 @@ def pdf_manifest(pdfs: dict[str, Path], folder: Path) -> None:
     (folder / "library.yaml").write_text(yaml.safe_dump(manifest, allow_unicode=True), encoding="utf-8")
 
 
-
-
 def run_gold(corpus_dir: Path, data_dir: Path, limit: int | None) -> dict[str, float]:
     from assistant.evaluation.cli import corpus_assistant
     from assistant.evaluation.questions import load_questions
@@ -184,8 +182,9 @@ def render(extractors: str, results: dict[str, dict[str, float]]) -> str:
         f"{extractors}\n\n"
         "## Gold questions on a PDF-only library\n\n"
         "Metrics as `assistant eval` computes them (evals/README.md). `quoted mid-sentence` (this script):\n"
-        "quoted sentences that are not a whole\n"
-        "sentence of their passage or start in lower case.\n\n" + "\n".join(lines) + "\n"
+        "quoted sentences that are not a whole sentence of their passage or start in lower case.\n\n"
+        + "\n".join(lines)
+        + "\n"
     )
 
 
