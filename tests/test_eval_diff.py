@@ -42,7 +42,7 @@ def test_the_same_configuration_twice_shows_no_significant_change(runs, capsys):
     assert code == 0
     assert diff["shared_questions"] == len(load_questions(QUESTIONS))
     tested = {name: row for name, row in diff["metrics"].items() if "interval" in row}
-    assert {"hit@5", "mrr", "correct_rate", "supported_answer_rate"} <= set(tested)
+    assert {"hit@5", "mrr", "correct_rate", "supported_answer_rate", "answer_carries_evidence"} <= set(tested)
     assert not any(row["significant"] for row in tested.values())
     assert diff["newly_failing"] == [] and diff["newly_passing"] == []
     assert "significant changes: none" in capsys.readouterr().out

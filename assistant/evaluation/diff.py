@@ -24,10 +24,11 @@ from assistant.evaluation.intervals import (
     percentile_interval,
     resample_indices,
 )
-from assistant.evaluation.metrics import Record, compute_metrics, scores_cached
+from assistant.evaluation.metrics import Record, scores_cached
 from assistant.evaluation.outcomes import miss_reason, outcome, passed
 from assistant.evaluation.questions import Question, QuestionFileError, load_questions
 from assistant.evaluation.report import fmt, markdown_table
+from assistant.evaluation.runner import all_metrics
 
 UNTESTED_PREFIX = "latency"  # wall-clock timings vary between machines and runs; shown, not tested
 
@@ -81,7 +82,7 @@ def metric_deltas(a: Run, b: Run, ids: Sequence[str], resamples: int = RESAMPLES
     """metric -> {a, b, delta, interval, p, significant}; B minus A on the shared questions."""
 
     def metrics(run: Run, sample: Sequence[str]) -> dict[tuple[str, ...], float]:
-        summary = compute_metrics(list(run.questions.values()), [run.records[i] for i in sample])
+        summary = all_metrics(list(run.questions.values()), [run.records[i] for i in sample])
         summary.pop("by_tag", None)
         return float_leaves(summary)
 
