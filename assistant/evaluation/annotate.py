@@ -209,7 +209,7 @@ def sample_passage(
     skipped = set(skip)
     documents: dict[str, list[tuple[Passage, list[str], int]]] = {}
     for passage in passages:
-        if passage.metadata.get("quotable", True) is False:  # reference lists, copyright lines: no answers
+        if not passage.quotable:  # reference lists, copyright lines: nothing to ask about
             continue
         left, total = open_sentences(passage, phrases)
         documents.setdefault(passage.source, []).append((passage, left, total))
