@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     section TEXT NOT NULL,
     page INTEGER,
     end_page INTEGER,                -- the page its last sentence ends on, when later than page
-    quotable INTEGER NOT NULL DEFAULT 1  -- 0: reference list, affiliations, copyright: never quoted
+    quotable INTEGER NOT NULL DEFAULT 1,  -- 0: reference list, affiliations, copyright: never quoted
+    headings TEXT NOT NULL DEFAULT '[]'  -- JSON [[offset, heading], ...]: the headings inside the chunk
 );
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(title, section, text, tokenize = 'porter unicode61');
@@ -123,6 +124,26 @@ class Catalog:
     def documents(self) -> list[DocumentRecord]:
         return [_record(r) for r in self.db.execute("SELECT * FROM documents ORDER BY title")]
 
+    def last_update(self) -> str | None:
+        """When a document was last added or replaced (UTC, "YYYY-MM-DD HH:MM:SS"), None when empty."""
+        return self.db.execute("SELECT max(ingested_at) FROM documents").fetchone()[0]
+
+    def contains_text(self, snippet: str) -> bool:
+        """Whether some chunk holds this exact text (a scan: for a handful of checks, not per query)."""
+        return (
+            self.db.execute("SELECT 1 FROM chunks WHERE instr(text, ?) > 0 LIMIT 1", (snippet,)).fetchone()
+            is not None
+        )
+
+    def sections(self, key: str, limit: int = 20) -> list[str]:
+        """A document's section headings, in reading order."""
+        rows = self.db.execute(
+            "SELECT section FROM chunks WHERE source = ? AND section != ''"
+            " GROUP BY section ORDER BY min(ordinal) LIMIT ?",
+            (key, limit),
+        )
+        return [r[0] for r in rows]
+
     def chunk_ids(self, key: str | None = None) -> set[str]:
         if key is None:
             return {r[0] for r in self.db.execute("SELECT id FROM chunks")}
@@ -147,10 +168,20 @@ class Catalog:
             )
             for p in passages:
                 cursor = db.execute(
-                    "INSERT INTO chunks (id, source, ordinal, text, section, page, end_page, quotable)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (p.id, record.key, p.metadata.get("ordinal", 0), p.text, p.section, p.page, p.end_page,
-                     int(p.quotable)),
+                    "INSERT INTO chunks"
+                    " (id, source, ordinal, text, section, page, end_page, quotable, headings)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        p.id,
+                        record.key,
+                        p.metadata.get("ordinal", 0),
+                        p.text,
+                        p.section,
+                        p.page,
+                        p.end_page,
+                        int(p.quotable),
+                        json.dumps(p.headings, ensure_ascii=False),
+                    ),
                 )
                 db.execute(
                     "INSERT INTO chunks_fts (rowid, title, section, text) VALUES (?, ?, ?, ?)",
@@ -178,9 +209,9 @@ class Catalog:
             batch = ids[start : start + 500]
             marks = ",".join("?" * len(batch))
             rows = self.db.execute(
-                "SELECT c.id, c.text, c.section, c.page, c.end_page, c.quotable, c.ordinal, c.source,"
-                " d.title, d.type, d.year,"
-                f" d.metadata FROM chunks c JOIN documents d ON d.key = c.source WHERE c.id IN ({marks})",
+                "SELECT c.id, c.text, c.section, c.page, c.end_page, c.quotable, c.headings, c.ordinal,"
+                " c.source, d.title, d.type, d.year, d.metadata FROM chunks c"
+                f" JOIN documents d ON d.key = c.source WHERE c.id IN ({marks})",
                 batch,
             )
             for row in rows:
@@ -278,14 +309,17 @@ def _passage(row: sqlite3.Row) -> Passage:
         page=row["page"],
         end_page=row["end_page"],
         metadata=metadata,
+        headings=[(int(start), str(heading)) for start, heading in json.loads(row["headings"])],
     )
 
 
 def _add_missing_columns(db: sqlite3.Connection) -> None:
-    """A catalog made before end_page / quotable existed gets them (its chunks are re-chunked on
+    """A catalog made before end_page / quotable / headings existed gets them (its chunks are re-chunked on
     the next ingest, since the chunker version changed)."""
     have = {row[1] for row in db.execute("PRAGMA table_info(chunks)")}
     if "end_page" not in have:
         db.execute("ALTER TABLE chunks ADD COLUMN end_page INTEGER")
     if "quotable" not in have:
         db.execute("ALTER TABLE chunks ADD COLUMN quotable INTEGER NOT NULL DEFAULT 1")
+    if "headings" not in have:
+        db.execute("ALTER TABLE chunks ADD COLUMN headings TEXT NOT NULL DEFAULT '[]'")

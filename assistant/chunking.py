@@ -60,7 +60,8 @@ def chunk_document(
     Short sections are packed together (a lone "Design: 33 interviews." section retrieves
     poorly); a heading always travels with the text under it and is never left at a chunk's end;
     a chunk never spans two PDF pages (but records the page its last sentence ends on when that runs
-    over), nor mixes quotable text with a reference list. `section` is the heading the chunk starts under.
+    over), nor mixes quotable text with a reference list. `section` is the heading the chunk starts under;
+    `headings` are the heading lines inside it, with their offsets, so a citation can name its own section.
     """
     title = _clip(str(document.metadata.get("title", document.source)), count_tokens, TITLE_TOKENS)
     sections = [replace(s, heading=_clip(s.heading, count_tokens, HEADING_TOKENS)) for s in document.sections]
@@ -176,6 +177,14 @@ def _passage(
     first = chunk[0]
     end_page = max((s.end_page for _, _, s in chunk if s.end_page), default=None)
     metadata = {"ordinal": ordinal} if first[2].quotable else {"ordinal": ordinal, "quotable": False}
+    headings, cursor = [], 0
+    for piece, kind, _ in chunk:  # every piece is in the text, in order (only spacing was changed)
+        start = text.find(piece, cursor)
+        if start < 0:
+            continue
+        cursor = start + len(piece)
+        if kind == "heading":
+            headings.append((start, piece))
     # Ids derive from content: the same file gives the same ids, so a rerun writes nothing new.
     digest = hashlib.sha256(f"{document.content_hash}:{ordinal}:{text}".encode()).hexdigest()[:32]
     return Passage(
@@ -187,4 +196,5 @@ def _passage(
         page=first[2].page,
         end_page=end_page,
         metadata=metadata,
+        headings=headings,
     )

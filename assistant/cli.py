@@ -137,7 +137,7 @@ def render_answer(answer) -> str:
         if citation.number in seen:
             continue
         seen.add(citation.number)
-        where = f", {citation.passage.location}" if citation.passage.location else ""
+        where = f", {citation.location}" if citation.location else ""
         flag = "" if citation.supported else " (not supported by this passage)"
         lines.append(f"  [{citation.number}] {citation.title}{where}{flag}")
         lines.append(f"      “{citation.sentence}”")

@@ -38,6 +38,8 @@ def sync_fields(record: DocumentRecord, passage: Passage) -> dict[str, object]:
         "end_page": passage.end_page,
         "quotable": passage.quotable,
     }
+    if passage.headings:
+        fields["headings"] = json.dumps(passage.headings, ensure_ascii=False)
     if fields["ordinal"] == 0:  # the document's bibliographic metadata, once per document
         fields["document"] = json.dumps(record.metadata, ensure_ascii=False, default=str)
     return fields

@@ -86,8 +86,10 @@ def _document(
             section=meta.get("section", ""),
             page=meta.get("page"),
             end_page=meta.get("end_page"),
-            metadata={"ordinal": meta["ordinal"]} if meta.get("quotable", True) else
-            {"ordinal": meta["ordinal"], "quotable": False},
+            metadata={"ordinal": meta["ordinal"]}
+            if meta.get("quotable", True)
+            else {"ordinal": meta["ordinal"], "quotable": False},
+            headings=[(int(at), str(heading)) for at, heading in json.loads(meta.get("headings", "[]"))],
         )
         for chunk_id, text, meta in chunks
     ]

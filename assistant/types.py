@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -39,15 +39,35 @@ class Passage:
     score: float = 0.0  # fused ranking score (higher is better)
     relevance: float | None = None  # cosine similarity to the question, when known
     end_page: int | None = None  # the page its last sentence ends on, when that is a later page
+    # (offset in text, heading) of each heading line inside the passage, in order; `section` is the
+    # heading the passage starts under, so a sentence further down may sit under a later one.
+    headings: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def location(self) -> str:
-        """Page(s) or section, as a reader would look it up."""
+        """Page or section, as a reader would look it up."""
+        return self.location_at(0)
+
+    def section_at(self, offset: int) -> str:
+        """The heading right above the character at `offset`."""
+        above = [heading for start, heading in self.headings if start <= offset]
+        return above[-1] if above else self.section
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Passage:
+        """The inverse of asdict (extra keys ignored), e.g. for a conversation read back from storage."""
+        known = {f.name for f in fields(cls)} & data.keys()
+        passage = cls(**{k: data[k] for k in known})
+        passage.headings = [(int(start), str(heading)) for start, heading in passage.headings]
+        return passage
+
+    def location_at(self, offset: int) -> str:
+        """Page, or the section of the text at `offset`."""
         if self.page is not None and self.end_page and self.end_page > self.page:
             return f"pp. {self.page}–{self.end_page}"
         if self.page is not None:
             return f"p. {self.page}"
-        return self.section
+        return self.section_at(offset)
 
     @property
     def quotable(self) -> bool:
@@ -102,6 +122,11 @@ class Citation:
     def source(self) -> str:
         return self.passage.source
 
+    @property
+    def location(self) -> str:
+        """Page, or the heading right above the cited sentence (not the one the passage starts under)."""
+        return self.passage.location_at(self.span[0])
+
 
 @dataclass
 class Answer:
@@ -120,8 +145,26 @@ class Answer:
         for cite, raw in zip(self.citations, data["citations"], strict=True):
             raw["title"] = cite.title
             raw["source"] = cite.source
-            raw["location"] = cite.passage.location
+            raw["location"] = cite.location
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        """The inverse of to_dict: citations and passages come back as objects (extra keys ignored)."""
+        known = {f.name for f in fields(cls)} & data.keys()
+        answer = cls(**{k: data[k] for k in known})
+        answer.retrieved = [Passage.from_dict(p) for p in data.get("retrieved", [])]
+        answer.citations = [
+            Citation(
+                number=int(c["number"]),
+                passage=Passage.from_dict(c["passage"]),
+                sentence=c["sentence"],
+                span=(int(c["span"][0]), int(c["span"][1])),
+                supported=bool(c.get("supported", True)),
+            )
+            for c in data.get("citations", [])
+        ]
+        return answer
 
 
 @dataclass

@@ -22,11 +22,16 @@ from assistant.assistant import Assistant
 from assistant.ingest import ingest
 from assistant.library import Library
 from assistant.settings import PROJECT_ROOT, Settings
-from assistant.ui.app import EXAMPLES, build, launch
+from assistant.ui.app import build, launch
+from assistant.ui.glance import example_questions
 
 pytestmark = pytest.mark.browser
 
 CORPUS = PROJECT_ROOT / "corpus"
+QUESTIONS = [
+    "Why does a backbone organization need stable funding?",
+    "What do health care organizations learn when they partner with community organizations?",
+]
 SHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
 TIMINGS: list[dict[str, float | str]] = []
 CHROMIUM_ARGS = [
@@ -152,7 +157,7 @@ def make_pdf(path: Path) -> Path:
 
 
 def test_ask_streams_a_cited_answer_and_a_number_opens_its_source(page):
-    timing = ask(page, EXAMPLES[0])
+    timing = ask(page, QUESTIONS[0])
     assert timing["streamed"] >= 1  # the answer came in through streaming updates before the final one
     turn = last_turn(page)
     links = turn.locator("a.pa-cite")
@@ -168,7 +173,7 @@ def test_ask_streams_a_cited_answer_and_a_number_opens_its_source(page):
     assert "[1]" in summary and "Communities Joined in Action" in summary
 
 
-def test_follow_up_export_copy_and_new_conversation(page):
+def test_follow_up_export_copy_and_new_conversation(page, ui):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     ask(page, "What is a backbone organization?")
     ask(page, "Why does it need stable funding?")
@@ -189,11 +194,12 @@ def test_follow_up_export_copy_and_new_conversation(page):
 
     page.click("#new-chat")
     expect(page.locator("#chat .pa-turn")).to_have_count(0)
-    expect(page.locator("#chat", has_text=EXAMPLES[1])).to_be_visible()  # the examples are back
+    examples = example_questions(ui.library.catalog)  # drawn from the library (test_ui_coordinator.py)
+    expect(page.locator("#chat button", has_text=examples[1])).to_be_visible()  # the examples are back
 
 
-def test_example_question_and_abstention(page):
-    page.locator("#chat button", has_text=EXAMPLES[2]).click()
+def test_example_question_and_abstention(page, ui):
+    page.locator("#chat button", has_text=example_questions(ui.library.catalog)[2]).click()
     expect(last_turn(page).locator(".pa-text a.pa-cite").first).to_be_visible(timeout=120_000)
     ask(page, "What is the boiling point of mercury in kelvin?")
     turn = last_turn(page)
@@ -208,7 +214,7 @@ def test_chat_limited_to_a_chosen_document(page, ui):
     page.click("#only-docs input")
     page.locator("ul[role=listbox] li", has_text="collaboration-motivations.md").click()
     page.keyboard.press("Escape")
-    ask(page, EXAMPLES[0])
+    ask(page, QUESTIONS[0])
     files = last_turn(page).locator(".pa-file").all_text_contents()  # also inside closed sources
     assert files and all(f.startswith(key.rsplit("/", 1)[-1]) for f in files)
 
@@ -218,7 +224,7 @@ def test_passages_setting_limits_the_sources(page, ui):
     page.fill("#top-k input[type=number]", "1")
     page.press("#top-k input[type=number]", "Enter")
     go_to(page, "Chat")
-    ask(page, EXAMPLES[1])
+    ask(page, QUESTIONS[1])
     assert last_turn(page).locator("details.pa-source").count() == 1
     assert set(last_turn(page).locator("a.pa-cite").all_inner_texts()) == {"[1]"}
     page.locator("#chat button[aria-label='Dislike']").last.click()
@@ -252,6 +258,7 @@ def test_upload_a_pdf_ask_about_it_then_delete_it(page, ui, tmp_path):
     page.click("#delete-choice input")
     page.locator("ul[role=listbox] li", has_text="zephyr-report.pdf").click()
     page.click("#delete")
+    page.click("#delete-yes")  # deleting asks first (tests/test_ui_coordinator.py)
     expect(page.locator("#delete-status")).to_contain_text("Deleted: Zephyr County Pantry Partnership Report")
     expect(page.locator("#documents")).not_to_contain_text("Zephyr County")
     assert not stored.exists()
@@ -263,7 +270,7 @@ def test_upload_a_pdf_ask_about_it_then_delete_it(page, ui, tmp_path):
 
 
 def test_feedback_rating_and_comment_are_saved_and_exported(page, ui):
-    ask(page, EXAMPLES[1])
+    ask(page, QUESTIONS[1])
     page.locator("#chat button[aria-label='Like']").last.click()
     expect(page.locator("#feedback-status")).to_contain_text("Feedback saved (up) for answer 1")
     page.fill("#comment textarea", "Useful, but I wanted page numbers.")
@@ -272,7 +279,7 @@ def test_feedback_rating_and_comment_are_saved_and_exported(page, ui):
 
     records = [json.loads(line) for line in ui.settings.feedback_path.read_text().splitlines()]
     rating, comment = records[-2], records[-1]
-    assert rating["rating"] == "up" and rating["question"] == EXAMPLES[1]
+    assert rating["rating"] == "up" and rating["question"] == QUESTIONS[1]
     assert rating["citations"] and rating["citations"][0]["sentence"] in rating["answer"]
     assert rating["config"]["top_k"] == ui.settings.retrieval.k and rating["config"]["mode"] == "extractive"
     assert (
@@ -350,7 +357,7 @@ def test_layout_is_usable_at_desktop_and_phone_width(browser, ui, width, height,
     name = f"{width}" + ("-dark" if scheme == "dark" else "")
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SHOTS / f"chat-empty-{name}.png")
-    ask(page, EXAMPLES[0])
+    ask(page, QUESTIONS[0])
     last_turn(page).locator("a.pa-cite").first.click()
     page.wait_for_timeout(400)  # the smooth scroll to the opened source
     page.screenshot(path=SHOTS / f"chat-answer-{name}.png")

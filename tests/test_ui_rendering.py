@@ -101,7 +101,7 @@ def test_abstention_says_not_covered_and_lists_nearest_passages():
         answer("The library does not cover this question.", [], abstained=True, retrieved=near), 2
     )
     shown = text_of(out)
-    assert shown.startswith("Not covered by the library.")
+    assert shown.startswith("Not coveredNot covered by the library.")  # the label, then the notice
     assert "Nearest passages" in shown
     assert out.count("<details") == 3  # the three nearest
     assert "pa-cite" not in out and "<mark>" not in out and "<script" not in out
@@ -154,3 +154,63 @@ def test_a_real_answer_marks_exactly_its_cited_sentences(corpus_assistant):
     marked = [text_of(m) for m in re.findall(r"<mark>(.*?)</mark>", out)]
     assert marked and set(marked) == {c.passage.text[c.span[0] : c.span[1]] for c in real.citations}
     assert len(re.findall(r'class="pa-cite"', out)) == len(re.findall(r"\[\d+\]", real.text))
+
+
+def test_heading_lines_show_as_headings_and_the_source_names_the_sentences_heading():
+    body = f"Setup\nWe met twice.\nFunding {EVIL}\nStable money keeps backbones alive. More text."
+    p = passage(body)
+    p.section, p.headings = "Setup", [(0, "Setup"), (body.index("Funding"), f"Funding {EVIL}")]
+    sentence = "Stable money keeps backbones alive."
+    start = body.index(sentence)
+    citation = Citation(1, p, sentence, (start, start + len(sentence)))
+    assert citation.location == f"Funding {EVIL}" and p.location == "Setup"
+    out = rendering.answer_html(answer(f"{sentence} [1]", [citation]), 1)
+    headings = re.findall(r'<span class="pa-h" role="heading" aria-level="4">(.*?)</span>', out)
+    assert [text_of(h) for h in headings] == ["Setup", f"Funding {EVIL}"]
+    assert "<script" not in out and "<img" not in out
+    assert f"2023, Funding {EVIL}" in text_of(out)  # the summary: the heading above the sentence
+    shown = re.search(r'<div class="pa-passage">(.*?)</div>', out)[1]
+    assert shown.startswith(
+        '<span class="pa-h" role="heading" aria-level="4">Setup</span>We met twice&#46;<br>'
+    )
+    assert [text_of(m) for m in re.findall(r"<mark>(.*?)</mark>", out)] == [sentence]
+
+
+def test_coverage_label_follows_the_answerers_decision():
+    covered = answer("x [1]", cited("x", ["x"]))
+    assert rendering.coverage(covered)[:2] == ("answered", "Answered from the library")
+    covered.coverage, covered.uncovered = "partial", ["rural <clinics>"]
+    kind, label, tip = rendering.coverage(covered)
+    assert (kind, label) == ("partial", "Partly covered: nothing on rural <clinics>") and tip
+    assert "&lt;clinics&gt;" in rendering.answer_html(covered, 1)
+    refused = answer("No.", [], abstained=True, retrieved=[passage("p")])
+    assert rendering.coverage(refused)[:2] == ("not_covered", "Not covered")
+    assert 'title="' in rendering.answer_html(refused, 1)
+
+
+def test_more_in_the_library_lists_unquoted_passages_and_limits_are_named():
+    cites = cited("Quoted one.", ["Quoted one."])
+    others = [Passage(f"o{i}", f"Other {i} {EVIL}", "corpus/o.md", f"Other {i}") for i in range(5)]
+    quoted = answer("Quoted one. [1]", cites)
+    quoted.retrieved = [cites[0].passage, *others]
+    out = rendering.answer_html(quoted, 2)
+    more = out[out.index('class="pa-more"') :]
+    assert more.count("<details") == 3 and "Other 0" in more and "Quoted one" not in more
+    assert "<script" not in more
+    limits = rendering.limits_text({"sources": ["corpus/a.md"], "types": [], "years": ["2020"]})
+    assert limits == "documents: a.md; years: 2020"
+    assert "Limited to documents: a.md; years: 2020" in text_of(
+        rendering.answer_html(answer("x", []), 1, limits)
+    )
+    assert rendering.limits_text({"sources": [], "types": None}) == ""
+
+
+def test_conversation_text_has_each_question_answer_and_its_own_sources():
+    first = answer("Alpha sentence. [1]", cited("Alpha sentence. B.", ["Alpha sentence."]), question="Alpha?")
+    second = answer("Gone.", [], question="Weather?", abstained=True, retrieved=[passage("zzz")])
+    text = rendering.conversation_text([first, second])
+    reference = "A <i>title</i> — Ana Ruiz and Ben Oku, 2023, Findings"
+    assert text == (
+        f"Q: Alpha?\n\nAlpha sentence. [1]\n\nSources:\n[1] {reference}\n\n"
+        f"Q: Weather?\n\nNot covered by the library. Gone.\n\nNearest passages:\n{reference}"
+    )

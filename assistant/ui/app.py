@@ -9,7 +9,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 import tempfile
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,18 +18,14 @@ import gradio as gr  # the package's __init__ (offline environment) has run befo
 from assistant.assistant import Assistant
 from assistant.settings import Settings
 from assistant.types import Answer, Filters
+from assistant.ui import conversations as books
 from assistant.ui import rendering
+from assistant.ui.conversations import ChatTurn, ServerBooks
 from assistant.ui.feedback import FeedbackStore, answer_record
-from assistant.ui.uploads import UPLOAD_SUFFIXES, store_upload
+from assistant.ui.glance import example_questions, glance_html
+from assistant.ui.uploads import UPLOAD_SUFFIXES, delete_document, store_upload, uploaded_file
 
 log = logging.getLogger(__name__)
-
-EXAMPLES = [
-    "Why does a backbone organization need stable funding?",
-    "What do health care organizations learn when they partner with community organizations?",
-    "What motivates health and social sector organizations to collaborate?",
-    "How did relational organizing help COVID-19 collaborations?",
-]
 
 # Citation links open their source; the copy button copies the answer as plain text, not our HTML.
 JS = """
@@ -39,7 +34,7 @@ JS = """
     if (typeof raw !== 'string' || !raw.includes('pa-turn')) return raw;
     const doc = new DOMParser().parseFromString(raw, 'text/html');  // an inert document: nothing runs
     const text = doc.querySelector('.pa-text, .pa-notice');
-    const refs = [...doc.querySelectorAll('.pa-source summary')].map((s) => s.textContent.trim());
+    const refs = [...doc.querySelectorAll('.pa-sources .pa-source summary')].map((s) => s.textContent.trim());
     const head = text ? text.textContent.trim() : '';
     return [head, ...(refs.length ? ['', 'Sources:', ...refs] : [])].join('\\n');
   };
@@ -47,6 +42,26 @@ JS = """
     const write = navigator.clipboard.writeText.bind(navigator.clipboard);
     navigator.clipboard.writeText = (text) => write(plain(text));
   }
+  // Each new answer is shown from its first line (the chat's own autoscroll would show its sources).
+  const scroller = (el) => {
+    for (let p = el.parentElement; p; p = p.parentElement) {
+      const style = getComputedStyle(p);
+      if (/(auto|scroll)/.test(style.overflowY) && p.scrollHeight > p.clientHeight) return p;
+    }
+    return null;
+  };
+  let shown = null;
+  new MutationObserver(() => {
+    const turns = document.querySelectorAll('#chat .pa-turn');
+    const last = turns[turns.length - 1];
+    if (!last || last === shown) return;
+    shown = last;
+    const start = last.querySelector('.pa-coverage, .pa-text, .pa-notice') || last;
+    const box = scroller(last);
+    if (box) box.scrollTop += start.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+    const chat = document.getElementById('chat');
+    if (chat && chat.getBoundingClientRect().top < 0) chat.scrollIntoView({block: 'start'});
+  }).observe(document.body, {childList: true, subtree: true});
   document.addEventListener('click', (event) => {
     const link = event.target.closest && event.target.closest('a.pa-cite');
     if (!link) return;
@@ -60,6 +75,16 @@ JS = """
     setTimeout(() => source.classList.remove('pa-flash'), 1600);
   }, true);
 }
+"""
+
+# Our own "Copy conversation": the server's plain text of every question, answer and its sources.
+COPY_CONVERSATION_JS = "(text) => { if (text) navigator.clipboard.writeText(text); }"
+# After a rating, the message and the comment box come into view (they sit below the chat).
+SHOW_FEEDBACK_JS = """
+() => setTimeout(() => {
+  const box = document.getElementById('comment') || document.getElementById('feedback');
+  if (box) box.scrollIntoView({block: 'center', behavior: 'smooth'});
+}, 150)
 """
 
 CSS = """
@@ -85,13 +110,23 @@ CSS = """
   border-bottom: 1px solid var(--border-color-primary); overflow-wrap: break-word; }
 .pa-skipped td:nth-child(2), .pa-duplicate td:nth-child(2) { color: #b91c1c; font-weight: 600; }
 .pa-added td:nth-child(2) { color: #15803d; font-weight: 600; }
+.pa-passage .pa-h { display: block; font-weight: 700; margin: .4em 0 .15em; }
+.pa-coverage { display: inline-block; font-size: .8em; font-weight: 600; border-radius: 999px;
+  padding: 1px 9px; margin: 0 0 .4em !important; cursor: help; }
+.pa-answered { background: #dcfce7; color: #14532d; }
+.pa-partial { background: #fef3c7; color: #713f12; }
+.pa-not_covered { background: #fee2e2; color: #7f1d1d; }
+.pa-filtered, .pa-limits { font-size: .85em; color: #1e3a8a; margin: 0 0 .4em !important; }
+.dark .pa-filtered, .dark .pa-limits { color: #bfdbfe; }
+.pa-glance { margin: 0 !important; font-size: .9em; }
+.pa-hidden { display: none !important; }
+.pa-more .pa-head { font-size: .92em; }
+/* The chat's "scroll to the end" button sits in the corner beside the text, never on it. */
+#chat .scroll-down-button-container { left: auto !important; right: 6px !important; bottom: 6px !important;
+  transform: none !important; }
+#chat [role=log] { padding-right: 40px; }
+@media (max-width: 700px) { #conversation-panel { order: 2; } }
 """
-
-
-@dataclass
-class ChatTurn:
-    answer: Answer
-    config: dict[str, Any] = field(default_factory=dict)
 
 
 def messages(turns: list[ChatTurn]) -> list[dict[str, str]]:
@@ -99,7 +134,8 @@ def messages(turns: list[ChatTurn]) -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
     for i, turn in enumerate(turns, 1):
         out.append({"role": "user", "content": rendering.escape(turn.answer.question)})
-        out.append({"role": "assistant", "content": rendering.answer_html(turn.answer, i)})
+        limits = rendering.limits_text(turn.config.get("filters"))
+        out.append({"role": "assistant", "content": rendering.answer_html(turn.answer, i, limits)})
     return out
 
 
@@ -112,6 +148,10 @@ def history(turns: list[ChatTurn]) -> list[dict[str, str]]:
             {"role": "assistant", "content": turn.answer.text},
         ]
     return out
+
+
+def copy_text(turns: list[ChatTurn]) -> str:
+    return rendering.conversation_text([t.answer for t in turns])
 
 
 def example_text(data: gr.SelectData) -> str:
@@ -129,6 +169,9 @@ class ChatApp:
         self.bot = bot
         self.settings = settings or bot.settings
         self.feedback = FeedbackStore(self.settings.feedback_path)
+        # With sign-in, conversations are kept per user on the server, never in a shared browser.
+        auth = self.settings.auth_user and self.settings.auth_password
+        self.server_books = ServerBooks(self.settings.data_dir / "conversations") if auth else None
         self.downloads = Path(tempfile.mkdtemp(prefix="assistant-ui-"))
 
     @property
@@ -142,10 +185,10 @@ class ChatApp:
 
     # --- chat ------------------------------------------------------------------------------
     def respond(self, message, turns, mode, top_k, sources, types, years):
-        """Stream one answer into the chat; then record the turn and refresh the export."""
+        """Stream one answer into the chat; then record the turn, refresh the export and the copy text."""
         question = (message or "").strip()
         if not question:
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         shown = [*messages(turns), {"role": "user", "content": rendering.escape(question)}]
         config = {
@@ -155,7 +198,8 @@ class ChatApp:
             "min_relevance": self.settings.min_relevance,
             "filters": {"sources": sources or [], "types": types or [], "years": years or []},
         }
-        yield "", [*shown, {"role": "assistant", "content": rendering.streaming_html("…")}], turns, gr.skip()
+        placeholder = {"role": "assistant", "content": rendering.streaming_html("…")}
+        yield "", [*shown, placeholder], turns, gr.skip(), gr.skip()
         bot = self.bot.with_retrieval(k=int(top_k)) if int(top_k) != self.bot.retrieval.k else self.bot
         partial = ""
         try:
@@ -164,15 +208,15 @@ class ChatApp:
             ):
                 if isinstance(piece, Answer):
                     turns = [*turns, ChatTurn(piece, config)]
-                    yield "", messages(turns), turns, self.export_conversation(turns)
+                    yield "", messages(turns), turns, self.export_conversation(turns), copy_text(turns)
                     return
                 partial += piece
                 shown_answer = {"role": "assistant", "content": rendering.streaming_html(partial)}
-                yield "", [*shown, shown_answer], turns, gr.skip()
+                yield "", [*shown, shown_answer], turns, gr.skip(), gr.skip()
         except Exception as exc:  # show the failure in the chat rather than a dead spinner
             log.exception("answering failed")
             failed = rendering.escape(f"Could not answer: {type(exc).__name__}: {exc}")
-            yield message, [*shown, {"role": "assistant", "content": failed}], turns, gr.skip()
+            yield message, [*shown, {"role": "assistant", "content": failed}], turns, gr.skip(), gr.skip()
 
     def ask(
         self,
@@ -202,6 +246,85 @@ class ChatApp:
         files = sorted(self.downloads.iterdir(), key=lambda f: f.stat().st_mtime, reverse=True)
         for old in files[keep:]:
             old.unlink(missing_ok=True)
+
+    # --- conversations (browser storage, or per user on the server with auth) -------------------
+    def _user(self, request: gr.Request | None) -> str | None:
+        return getattr(request, "username", None) if self.server_books else None
+
+    def _book(self, request: gr.Request | None, browser_book: dict | None) -> dict:
+        user = self._user(request)
+        return self.server_books.load(user) if user else browser_book or books.empty_book()
+
+    def _keep(self, request: gr.Request | None, book: dict):
+        """Store the book where it lives; the browser's copy is the output (skipped with auth)."""
+        user = self._user(request)
+        if user:
+            self.server_books.store(user, book)
+            return gr.skip()
+        return book
+
+    def _view(self, book: dict, conversation_id: str | None, turns: list[ChatTurn]) -> tuple:
+        """chat, turns, current id, list, title box, export file, copy text."""
+        found = books.find(book, conversation_id)
+        return (
+            messages(turns),
+            turns,
+            conversation_id if found else None,
+            gr.Radio(choices=books.choices(book), value=conversation_id if found else None),
+            found["title"] if found else "",
+            self.export_conversation(turns),
+            copy_text(turns),
+        )
+
+    def restore(self, browser_book: dict | None, request: gr.Request):
+        """On page load: the list, and the latest conversation reopened."""
+        book = self._book(request, browser_book)
+        latest = books.conversations(book)[0]["id"] if books.conversations(book) else None
+        return self._view(book, latest, books.turns_of(book, latest))
+
+    def remember(
+        self, turns: list[ChatTurn], current: str | None, browser_book: dict | None, request: gr.Request
+    ):
+        """After an answer: the conversation saved; returns current id, list, title, stored book."""
+        if not turns:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        book, current = books.save(self._book(request, browser_book), current, turns)
+        title = books.find(book, current)["title"]
+        return current, gr.Radio(choices=books.choices(book), value=current), title, self._keep(request, book)
+
+    def open_conversation(self, chosen: str | None, browser_book: dict | None, request: gr.Request):
+        book = self._book(request, browser_book)
+        return *self._view(book, chosen, books.turns_of(book, chosen)), None, "", ""
+
+    def rename_conversation(
+        self, title: str, current: str | None, browser_book: dict | None, request: gr.Request
+    ):
+        if not current:
+            return gr.skip(), gr.skip(), "Ask a question first: there is no conversation to rename."
+        book = books.rename(self._book(request, browser_book), current, title or "")
+        return gr.Radio(choices=books.choices(book), value=current), self._keep(request, book), ""
+
+    def forget_conversation(self, current: str | None, browser_book: dict | None, request: gr.Request):
+        book = books.delete(self._book(request, browser_book), current)
+        status = "Conversation deleted." if current else "Nothing to delete: this conversation was not saved."
+        return *self._view(book, None, []), self._keep(request, book), status
+
+    @staticmethod
+    def new_conversation():
+        """An empty chat: no turns, nothing rated, no export, statuses cleared, nothing chosen."""
+        return [], [], None, None, "", None, gr.Radio(value=None), "", "", "", ""
+
+    @staticmethod
+    def export_status(turns: list[ChatTurn]) -> str:
+        return "" if turns else "Nothing to export yet: ask a question first."
+
+    # --- limits ----------------------------------------------------------------------------
+    @staticmethod
+    def limits_view(sources, types, years):
+        """The active limits, shown above the question box whether or not the filter panel is open."""
+        text = rendering.limits_text({"sources": sources, "types": types, "years": years})
+        html = f'<p class="pa-limits"><strong>Answers limited to</strong> {rendering.escape(text)}</p>'
+        return gr.Row(visible=bool(text)), html if text else ""
 
     # --- feedback --------------------------------------------------------------------------
     def on_like(self, turns: list[ChatTurn], data: gr.LikeData):
@@ -234,8 +357,10 @@ class ChatApp:
 
     # --- library ---------------------------------------------------------------------------
     def library_views(self, chosen_docs=None, chosen_types=None, chosen_years=None):
-        """The document table, the delete list and the filter lists (keeping choices still valid)."""
-        records = self.library.catalog.documents()
+        """The document table, the delete list, the filter lists (keeping choices still valid), the
+        library at a glance and the example questions."""
+        catalog = self.library.catalog
+        records = catalog.documents()
         docs = [(f"{r.title} ({r.key.rsplit('/', 1)[-1]})", r.key) for r in records]
         types = sorted({r.type for r in records if r.type})
         years = sorted({str(r.year) for r in records if r.year}, reverse=True)
@@ -243,12 +368,16 @@ class ChatApp:
         def keep(chosen, valid):
             return [v for v in chosen or [] if v in valid]
 
+        passages = sum(r.chunk_count for r in records)
+        examples = [{"text": q} for q in example_questions(catalog)]
         return (
             rendering.documents_html(records),
             gr.Dropdown(choices=docs, value=None),
             gr.Dropdown(choices=docs, value=keep(chosen_docs, {key for _, key in docs})),
             gr.Dropdown(choices=types, value=keep(chosen_types, set(types))),
             gr.Dropdown(choices=years, value=keep(chosen_years, set(years))),
+            glance_html(len(records), passages, catalog.last_update()),
+            gr.Chatbot(examples=examples or None),
         )
 
     def upload(self, files: list[str] | None, *chosen, progress=gr.Progress()):  # noqa: B008  (Gradio's idiom)
@@ -272,17 +401,36 @@ class ChatApp:
             detail = "already in the library"
         return name, result.status, detail
 
+    def page_views(self, *chosen):
+        """library_views on page load, without the examples: the chat has them from build(), and
+        updating the Chatbot as the page opens races with a first question."""
+        return self.library_views(*chosen)[:-1]
+
+    def confirm_delete(self, key: str | None):
+        """Ask before deleting: what goes (the document, and its uploaded file if it was uploaded)."""
+        if not key:
+            return gr.Row(visible=False), "", "Choose a document to delete."
+        record = self.library.catalog.document(key)
+        title = record.title if record else key
+        upload = uploaded_file(key, self.settings.uploads_dir)
+        what = (
+            f"Its uploaded file {upload.name} is deleted too."
+            if upload
+            else "Its file stays where it is (a corpus/ file returns at the next start)."
+        )
+        question = f"Delete “{title}” from the library? {what}"
+        return gr.Row(visible=True), f'<p class="pa-confirm">{rendering.escape(question)}</p>', ""
+
     def delete(self, key: str | None, *chosen):
         if not key:
-            return "Choose a document to delete.", *self.library_views(*chosen)
+            return "Choose a document to delete.", *self.library_views(*chosen), gr.Row(visible=False)
         record = self.library.catalog.document(key)
-        removed = self.library.remove(key)
-        path = Path(key)
-        if path.is_absolute() and path.parent == self.settings.uploads_dir.resolve():
-            path.unlink(missing_ok=True)  # an upload goes with its document; corpus files stay
+        removed, file_deleted = delete_document(self.library, key, self.settings.uploads_dir)
         title = record.title if record else key
         status = f"Deleted: {title}" if removed else f"Not in the library: {key}"
-        return rendering.escape(status), *self.library_views(*chosen)
+        if file_deleted:
+            status += " (uploaded file removed)"
+        return rendering.escape(status), *self.library_views(*chosen), gr.Row(visible=False)
 
 
 def build(bot: Assistant, settings: Settings | None = None) -> gr.Blocks:
@@ -294,117 +442,205 @@ def build(bot: Assistant, settings: Settings | None = None) -> gr.Blocks:
         )
         turns = gr.State([])
         rated = gr.State(None)
-        with gr.Tab("Chat"):
-            chatbot = gr.Chatbot(
-                elem_id="chat",
-                height="62vh",
-                min_height=320,
-                buttons=["copy", "copy_all"],
-                latex_delimiters=[],
-                examples=[{"text": q} for q in EXAMPLES],
-                placeholder="Ask a practice question, or pick an example.",
-                feedback_options=("Like", "Dislike"),
-                show_label=False,
-                layout="panel",
+        current = gr.State(None)
+        if ui.server_books:  # signed in: conversations live on the server, nothing in the browser
+            book = gr.State(books.empty_book())
+        else:
+            book = gr.BrowserState(
+                books.empty_book(), storage_key=books.BROWSER_KEY, secret=books.BROWSER_SECRET
             )
-            with gr.Row(equal_height=True):
-                question = gr.Textbox(
-                    elem_id="question",
-                    placeholder="Ask about partnerships… (Enter to send)",
-                    show_label=False,
-                    lines=1,
-                    max_lines=6,
-                    scale=8,
-                    min_width=200,
-                    autofocus=True,
-                )
-                send = gr.Button("Send", variant="primary", scale=1, min_width=80)
-            with gr.Row():
-                new_chat = gr.Button("New conversation", size="sm", elem_id="new-chat")
-                export = gr.DownloadButton("Export conversation (Markdown)", size="sm", elem_id="export")
-            with gr.Accordion("Limit the chat to documents, types or years", open=False):
-                only_docs = gr.Dropdown([], multiselect=True, label="Documents", elem_id="only-docs")
-                only_types = gr.Dropdown([], multiselect=True, label="Types", elem_id="only-types")
-                only_years = gr.Dropdown([], multiselect=True, label="Years", elem_id="only-years")
-            with gr.Accordion("Feedback", open=False, elem_id="feedback") as feedback_box:
-                gr.Markdown("Rate an answer with the thumbs under it; comment on the last rated answer here.")
-                comment = gr.Textbox(label="Comment", lines=2, elem_id="comment")
-                with gr.Row():
-                    send_comment = gr.Button("Save comment", size="sm", elem_id="save-comment")
-                    feedback_file = gr.DownloadButton(
-                        "Download all feedback (JSONL)", size="sm", elem_id="feedback-download"
+        with gr.Tabs() as tabs:
+            with gr.Tab("Chat", id="chat"), gr.Row(elem_id="chat-row"):
+                with gr.Column(scale=1, min_width=220, elem_id="conversation-panel"):
+                    conversation_list = gr.Radio(
+                        [], label="Conversations", elem_id="conversations", container=True
                     )
-                feedback_status = gr.Markdown(elem_id="feedback-status")
-        with gr.Tab("Library"):
-            documents = gr.HTML(elem_id="documents")
-            files = gr.File(
-                label=f"Add documents ({', '.join(UPLOAD_SUFFIXES)}; up to {ui.settings.max_upload_mb:g} MB)",
-                file_count="multiple",
-                file_types=list(UPLOAD_SUFFIXES),
-                type="filepath",
-                elem_id="upload",
-            )
-            add = gr.Button("Add to library", variant="primary", elem_id="add")
-            results = gr.HTML(elem_id="upload-results")
-            with gr.Row():
-                doomed = gr.Dropdown(
-                    [],
-                    label="Delete a document",
-                    info="An uploaded file is deleted with it; corpus/ files return at the next start.",
-                    scale=4,
-                    elem_id="delete-choice",
+                    conversation_title = gr.Textbox(
+                        label="Title", lines=1, max_lines=1, elem_id="conversation-title"
+                    )
+                    with gr.Row():
+                        rename = gr.Button("Rename", size="sm", elem_id="rename-conversation")
+                        forget = gr.Button("Delete", size="sm", variant="stop", elem_id="delete-conversation")
+                with gr.Column(scale=4, min_width=300):
+                    with gr.Row(elem_id="library-glance", equal_height=True):
+                        glance = gr.HTML(elem_id="glance-text")
+                        to_library = gr.Button("Library tab", size="sm", scale=0, min_width=110)
+                    chatbot = gr.Chatbot(
+                        elem_id="chat",
+                        height="62vh",
+                        min_height=320,
+                        buttons=["copy"],
+                        latex_delimiters=[],
+                        placeholder="Ask a practice question, or pick an example.",
+                        examples=[{"text": q} for q in example_questions(ui.library.catalog)] or None,
+                        feedback_options=("Like", "Dislike"),
+                        show_label=False,
+                        layout="panel",
+                        autoscroll=False,  # our script shows each new answer from its first line
+                    )
+                    with gr.Row(visible=False, elem_id="active-filters", equal_height=True) as limits_row:
+                        limits = gr.HTML()
+                        clear_limits = gr.Button("Clear limits", size="sm", scale=0, min_width=110)
+                    with gr.Row(equal_height=True):
+                        question = gr.Textbox(
+                            elem_id="question",
+                            placeholder="Ask about partnerships… (Enter to send)",
+                            show_label=False,
+                            lines=1,
+                            max_lines=6,
+                            scale=8,
+                            min_width=200,
+                            autofocus=True,
+                        )
+                        send = gr.Button("Send", variant="primary", scale=1, min_width=80)
+                    with gr.Row():
+                        new_chat = gr.Button("New conversation", size="sm", elem_id="new-chat")
+                        copy_all = gr.Button("Copy conversation", size="sm", elem_id="copy-conversation")
+                        export = gr.DownloadButton(
+                            "Export conversation (Markdown)", size="sm", elem_id="export"
+                        )
+                    conversation_text = gr.Textbox(elem_id="conversation-text", elem_classes=["pa-hidden"])
+                    chat_status = gr.Markdown(elem_id="chat-status")
+                    with gr.Accordion("Feedback", open=False, elem_id="feedback") as feedback_box:
+                        gr.Markdown(
+                            "Rate an answer with the thumbs under it; comment on the last rated one here."
+                        )
+                        feedback_status = gr.Markdown(elem_id="feedback-status")
+                        comment = gr.Textbox(label="Comment", lines=2, elem_id="comment")
+                        with gr.Row():
+                            send_comment = gr.Button("Save comment", size="sm", elem_id="save-comment")
+                            feedback_file = gr.DownloadButton(
+                                "Download all feedback (JSONL)", size="sm", elem_id="feedback-download"
+                            )
+                    with gr.Accordion("Limit the chat to documents, types or years", open=False):
+                        only_docs = gr.Dropdown([], multiselect=True, label="Documents", elem_id="only-docs")
+                        only_types = gr.Dropdown([], multiselect=True, label="Types", elem_id="only-types")
+                        only_years = gr.Dropdown([], multiselect=True, label="Years", elem_id="only-years")
+            with gr.Tab("Library", id="library"):
+                documents = gr.HTML(elem_id="documents")
+                limit = f"up to {ui.settings.max_upload_mb:g} MB"
+                files = gr.File(
+                    label=f"Add documents ({', '.join(UPLOAD_SUFFIXES)}; {limit})",
+                    file_count="multiple",
+                    file_types=list(UPLOAD_SUFFIXES),
+                    type="filepath",
+                    elem_id="upload",
                 )
-                delete = gr.Button(
-                    "Delete", variant="stop", scale=1, min_width=80, size="md", elem_id="delete"
+                add = gr.Button("Add to library", variant="primary", elem_id="add")
+                results = gr.HTML(elem_id="upload-results")
+                with gr.Row():
+                    doomed = gr.Dropdown(
+                        [],
+                        label="Delete a document",
+                        info="An uploaded file is deleted with it; corpus/ files return at the next start.",
+                        scale=4,
+                        elem_id="delete-choice",
+                    )
+                    delete = gr.Button(
+                        "Delete…", variant="stop", scale=1, min_width=80, size="md", elem_id="delete"
+                    )
+                with gr.Row(visible=False, elem_id="delete-confirm") as confirm_row:
+                    confirm_text = gr.HTML()
+                    delete_yes = gr.Button("Yes, delete", variant="stop", size="sm", elem_id="delete-yes")
+                    delete_no = gr.Button("Cancel", size="sm", elem_id="delete-no")
+                delete_status = gr.Markdown(elem_id="delete-status")
+            with gr.Tab("Settings", id="settings"):
+                mode = gr.Radio(
+                    ui.modes,
+                    value=ui.settings.answer_mode if ui.settings.answer_mode in ui.modes else "extractive",
+                    label="Answer mode",
+                    info="extractive: sentences quoted from the library. "
+                    + (
+                        "llm: written by the configured model."
+                        if len(ui.modes) > 1
+                        else "No LLM is configured."
+                    ),
                 )
-            delete_status = gr.Markdown(elem_id="delete-status")
-        with gr.Tab("Settings"):
-            mode = gr.Radio(
-                ui.modes,
-                value=ui.settings.answer_mode if ui.settings.answer_mode in ui.modes else "extractive",
-                label="Answer mode",
-                info="extractive: sentences quoted from the library. "
-                + ("llm: written by the configured model." if len(ui.modes) > 1 else "No LLM is configured."),
-            )
-            top_k = gr.Slider(
-                1,
-                12,
-                ui.settings.retrieval.k,
-                step=1,
-                label="Passages retrieved per question",
-                elem_id="top-k",
-            )
+                top_k = gr.Slider(
+                    1,
+                    12,
+                    ui.settings.retrieval.k,
+                    step=1,
+                    label="Passages retrieved per question",
+                    elem_id="top-k",
+                )
 
+        private = {"api_visibility": "private"}
         chat_inputs = [question, turns, mode, top_k, only_docs, only_types, only_years]
-        chat_outputs = [question, chatbot, turns, export]
-        question.submit(ui.respond, chat_inputs, chat_outputs, api_name="chat")
-        send.click(ui.respond, chat_inputs, chat_outputs, api_visibility="private")
-        chatbot.example_select(example_text, None, question, api_visibility="private").then(
-            ui.respond, chat_inputs, chat_outputs, api_visibility="private"
+        chat_outputs = [question, chatbot, turns, export, conversation_text]
+        saved = [current, conversation_list, conversation_title, book]
+        view = [chatbot, turns, current, conversation_list, conversation_title, export, conversation_text]
+        question.submit(ui.respond, chat_inputs, chat_outputs, api_name="chat").then(
+            ui.remember, [turns, current, book], saved, **private
         )
+        send.click(ui.respond, chat_inputs, chat_outputs, **private).then(
+            ui.remember, [turns, current, book], saved, **private
+        )
+        chatbot.example_select(example_text, None, question, **private).then(
+            ui.respond, chat_inputs, chat_outputs, **private
+        ).then(ui.remember, [turns, current, book], saved, **private)
         new_chat.click(
-            lambda: ([], [], None, None, ""),
+            ui.new_conversation,
             None,
-            [chatbot, turns, rated, export, question],
+            [
+                chatbot,
+                turns,
+                rated,
+                export,
+                question,
+                current,
+                conversation_list,
+                conversation_title,
+                conversation_text,
+                feedback_status,
+                chat_status,
+            ],
             api_name="new_conversation",  # API clients start a new conversation in their session too
         )
-        chatbot.clear(lambda: ([], None, None), None, [turns, rated, export], api_visibility="private")
-        chatbot.like(
-            ui.on_like, turns, [rated, feedback_status, feedback_file, feedback_box], api_visibility="private"
+        chatbot.clear(
+            lambda: ([], None, None, None, ""),
+            None,
+            [turns, rated, export, current, conversation_text],
+            **private,
         )
+        copy_all.click(None, [conversation_text], None, js=COPY_CONVERSATION_JS, **private)
+        export.click(ui.export_status, [turns], [chat_status], **private)
+        conversation_list.input(
+            ui.open_conversation,
+            [conversation_list, book],
+            [*view, rated, feedback_status, chat_status],
+            **private,
+        )
+        rename.click(
+            ui.rename_conversation,
+            [conversation_title, current, book],
+            [conversation_list, book, chat_status],
+            **private,
+        )
+        forget.click(ui.forget_conversation, [current, book], [*view, book, chat_status], **private)
+        demo.load(ui.restore, [book], view, **private)
+
+        chatbot.like(
+            ui.on_like, turns, [rated, feedback_status, feedback_file, feedback_box], **private
+        ).then(None, js=SHOW_FEEDBACK_JS, **private)
         send_comment.click(
-            ui.on_comment,
-            [comment, rated, turns],
-            [comment, feedback_status, feedback_file],
-            api_visibility="private",
+            ui.on_comment, [comment, rated, turns], [comment, feedback_status, feedback_file], **private
         )
 
         chosen = [only_docs, only_types, only_years]
-        views = [documents, doomed, *chosen]
-        demo.load(ui.library_views, chosen, views, api_visibility="private")
-        demo.load(ui.export_feedback, None, feedback_file, api_visibility="private")
-        add.click(ui.upload, [files, *chosen], [results, files, *views], api_visibility="private")
-        delete.click(ui.delete, [doomed, *chosen], [delete_status, *views], api_visibility="private")
+        for dropdown in chosen:
+            dropdown.change(ui.limits_view, chosen, [limits_row, limits], **private)
+        clear_limits.click(lambda: ([], [], []), None, chosen, **private)
+        views = [documents, doomed, *chosen, glance, chatbot]
+        demo.load(ui.page_views, chosen, views[:-1], **private)
+        demo.load(ui.export_feedback, None, feedback_file, **private)
+        to_library.click(lambda: gr.Tabs(selected="library"), None, tabs, **private)
+        add.click(ui.upload, [files, *chosen], [results, files, *views], **private)
+        delete.click(ui.confirm_delete, [doomed], [confirm_row, confirm_text, delete_status], **private)
+        delete_yes.click(ui.delete, [doomed, *chosen], [delete_status, *views, confirm_row], **private)
+        delete_no.click(
+            lambda: (gr.Row(visible=False), "Nothing deleted."), None, [confirm_row, delete_status], **private
+        )
         gr.api(ui.ask, api_name="ask")
     return demo
 

@@ -26,7 +26,7 @@ def answer_record(answer: Answer, config: dict[str, Any]) -> dict[str, Any]:
                 "number": c.number,
                 "title": c.title,
                 "source": c.source,
-                "location": c.passage.location,
+                "location": c.location,
                 "sentence": c.sentence,
                 "passage_id": c.passage.id,
                 "supported": c.supported,
