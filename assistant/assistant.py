@@ -24,7 +24,7 @@ from assistant.answering.extractive import (
     rerank_passages,
     score_sentences,
 )
-from assistant.followups import Message, standalone_question
+from assistant.followups import Message, current_topic, standalone_question
 from assistant.ingest import ingest
 from assistant.library import Library
 from assistant.retrieval import LibrarySearch
@@ -134,7 +134,7 @@ class Assistant:
 
     # --- chain steps -----------------------------------------------------------------------
     def _rewrite(self, turn: Turn) -> Turn:
-        if turn.mode == "llm" and turn.history:
+        if turn.mode == "llm" and current_topic(turn.history):
             turn.standalone = self.llm.rewrite(turn.question, turn.history)
         else:
             turn.standalone = standalone_question(turn.question, turn.history)

@@ -87,9 +87,10 @@ def run_ask(args: argparse.Namespace) -> int:
 
 def run_chat(args: argparse.Namespace) -> int:
     from assistant.assistant import Assistant
+    from assistant.followups import Message
 
     bot = Assistant()
-    history: list[dict[str, str]] = []
+    history: list[Message] = []
     print("Ask about partnerships between health care, public health and community organizations.")
     print("Empty line or Ctrl-D to quit.\n")
     while True:
@@ -101,7 +102,15 @@ def run_chat(args: argparse.Namespace) -> int:
             return 0
         answer = bot.ask(question, history, mode=args.mode)
         print(render_answer(answer) + "\n")
-        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+        history += [
+            {"role": "user", "content": question},
+            {
+                "role": "assistant",
+                "content": answer.text,
+                "abstained": answer.abstained,
+                "standalone_question": answer.standalone_question,
+            },
+        ]
 
 
 def run_documents(args: argparse.Namespace) -> int:

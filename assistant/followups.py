@@ -1,17 +1,30 @@
 """Turn a follow-up ("who are its partners?") into a standalone question, without an LLM.
 
 A question that leans on the conversation (a pronoun, "what about ...", very few content words)
-gets the previous user turn's key terms appended, so retrieval sees what "it" refers to.
+gets the key terms of the current topic appended, so retrieval sees what "it" refers to. The
+current topic is the last *answered* turn only: an abstained or off-topic turn ("What is the
+capital of Australia?") never becomes the topic, and older turns don't pile up (after three
+questions, "Who ran it?" must not carry the words of all three). A follow-up that names its own
+topic (a name, an acronym, a quoted phrase) switches topic and is left as it is.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TypedDict
 
 from assistant.text import content_words
 
-Message = dict[str, str]
+
+class Message(TypedDict, total=False):
+    """One turn of the conversation as callers pass it (UI, CLI, API, gold file)."""
+
+    role: str  # "user" or "assistant"
+    content: str
+    abstained: bool  # assistant turns: the library did not cover the question
+    standalone_question: str  # assistant turns: how the question was read (a follow-up's rewrite)
+
 
 REFERRING = re.compile(
     r"\b(it|its|it's|they|them|their|theirs|this|that|these|those|he|she|his|her|there|such|"
@@ -22,23 +35,67 @@ REFERRING = re.compile(
 CONTINUATION = re.compile(
     r"^\s*(and|what about|how about|also|how so|tell me more|more on)\b", re.IGNORECASE
 )
+# A name inside the question (not its first word), an acronym, or a quoted phrase: the follow-up
+# says what it is about.
+NAME = re.compile(r"(?<=\w[\s,;:(-])(?:[A-Z][a-z]+|[A-Z]{2,}\w*)|\b[A-Z]{2,}\b|[“\"][^”\"]{3,}[”\"]")
+NOT_NAMES = frozenset({"I", "It", "Its", "They", "Their", "This", "That", "These", "Those", "He", "She"})
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+CJK_REFERRING = re.compile(r"它|他们|她们|他|她|这项|这个|这些|那个|那些|该|此|其")
+# Text an abstention starts with, for histories that lack the `abstained` flag (older callers).
+NOT_COVERED = "The library does not cover"
 
 
 def needs_context(question: str) -> bool:
+    if CJK.search(question):  # no spaces to count words by: only a pronoun says it leans on the topic
+        return bool(CJK_REFERRING.search(question))
     return bool(
         REFERRING.search(question) or CONTINUATION.match(question) or len(content_words(question)) <= 1
     )
 
 
+def names_own_topic(question: str) -> bool:
+    return any(match.group(0) not in NOT_NAMES for match in NAME.finditer(question))
+
+
+def current_topic(history: Sequence[Message]) -> str | None:
+    """How the last answered question was read (its rewrite, if it was a follow-up), or None.
+
+    A user turn with no assistant reply after it counts as answered: the caller didn't say."""
+    topic: str | None = None
+    asked: str | None = None
+    for message in history:
+        if message.get("role") == "user" and message.get("content"):
+            topic = asked or topic  # an unanswered earlier question still set a topic
+            asked = message["content"]
+        elif message.get("role") == "assistant" and asked is not None:
+            if not _abstained(message):
+                topic = message.get("standalone_question") or asked
+            asked = None
+    return asked or topic
+
+
+def _abstained(message: Message) -> bool:
+    if "abstained" in message:
+        return bool(message["abstained"])
+    return message.get("content", "").startswith(NOT_COVERED)
+
+
+def topic_history(history: Sequence[Message]) -> list[Message]:
+    """The conversation cut to its current topic: the one question a follow-up may lean on."""
+    topic = current_topic(history)
+    return [{"role": "user", "content": topic}] if topic else []
+
+
 def standalone_question(question: str, history: Sequence[Message]) -> str:
-    """The question with the key terms of the earlier user turns it refers to, or itself unchanged."""
-    previous = [m["content"] for m in history if m.get("role") == "user" and m.get("content")]
-    if not previous or not needs_context(question):
+    """The question with the current topic's key terms appended when it leans on it, else itself."""
+    topic = current_topic(history)
+    if not topic or not needs_context(question) or names_own_topic(question):
         return question
     own = content_words(question)
     context: list[str] = []
-    for turn in reversed(previous[-2:]):  # the latest turn first: it is what "it" most likely means
-        context.extend(w for w in _key_terms(turn) if w.lower() not in own and w not in context)
+    for word in _key_terms(topic):
+        if word.lower() not in own and word not in context:
+            context.append(word)
     return f"{question} ({' '.join(context[:12])})" if context else question
 
 

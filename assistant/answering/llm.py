@@ -20,7 +20,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
 from assistant.answering.citations import AnswerChecker, answer_sentences
-from assistant.followups import Message, needs_context, standalone_question
+from assistant.followups import Message, needs_context, standalone_question, topic_history
 from assistant.settings import Settings
 from assistant.text import content_words, split_sentences
 from assistant.types import Answer, Filters, Passage
@@ -143,8 +143,9 @@ class LLMAnswerer:
     # --- follow-ups -------------------------------------------------------------------------
     def rewrite(self, question: str, history: Sequence[Message]) -> str:
         """The last question made standalone by the model; the rule-based rewrite if the model fails."""
-        conversation = "\n".join(
-            f"{m.get('role', 'user')}: {' '.join(m.get('content', '').split())[:400]}" for m in history[-4:]
+        conversation = "\n".join(  # only the current topic: never an abstained or older turn
+            f"{m.get('role', 'user')}: {' '.join(m.get('content', '').split())[:400]}"
+            for m in topic_history(history)
         )
         try:
             output = self.rewrite_chain.invoke({"conversation": conversation, "question": question})

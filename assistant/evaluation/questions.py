@@ -20,7 +20,7 @@ class Question:
     question: str
     answerable: bool
     evidence: tuple[str, ...] = ()
-    history: tuple[dict[str, str], ...] = ()
+    history: tuple[dict[str, Any], ...] = ()  # followups.Message: role, content, abstained, ...
     min_sources: int | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
     # The documents that answer it (keys or file names without suffix), when known: PubMedQA's own
@@ -105,7 +105,7 @@ def _strings(value: Any, what: str) -> list[str]:
     return value
 
 
-def _history(value: Any, qid: str) -> tuple[dict[str, str], ...]:
+def _history(value: Any, qid: str) -> tuple[dict[str, Any], ...]:
     if not isinstance(value, list):
         raise ValueError(f"question {qid}: 'history' must be a list of {{role, content}} messages")
     for message in value:
@@ -117,4 +117,13 @@ def _history(value: Any, qid: str) -> tuple[dict[str, str], ...]:
             raise ValueError(
                 f"question {qid}: each 'history' message needs 'role' (user or assistant) and 'content' text"
             )
-    return tuple({"role": m["role"], "content": m["content"]} for m in value)
+    for message in value:
+        if not isinstance(message.get("abstained", False), bool) or not isinstance(
+            message.get("standalone_question", ""), str
+        ):
+            raise ValueError(
+                f"question {qid}: a 'history' message's 'abstained' must be true or false and its "
+                "'standalone_question' text"
+            )
+    kept = ("role", "content", "abstained", "standalone_question")
+    return tuple({key: m[key] for key in kept if key in m} for m in value)

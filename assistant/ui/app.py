@@ -16,6 +16,7 @@ from typing import Any
 import gradio as gr  # the package's __init__ (offline environment) has run before this module
 
 from assistant.assistant import Assistant
+from assistant.followups import Message
 from assistant.settings import Settings
 from assistant.types import Answer, Filters
 from assistant.ui import conversations as books
@@ -139,13 +140,19 @@ def messages(turns: list[ChatTurn]) -> list[dict[str, str]]:
     return out
 
 
-def history(turns: list[ChatTurn]) -> list[dict[str, str]]:
-    """What the Assistant reads for follow-ups: plain questions and answer texts."""
-    out: list[dict[str, str]] = []
+def history(turns: list[ChatTurn]) -> list[Message]:
+    """What the Assistant reads for follow-ups: questions, answer texts, and which were answered."""
+    out: list[Message] = []
     for turn in turns:
+        answer = turn.answer
         out += [
-            {"role": "user", "content": turn.answer.question},
-            {"role": "assistant", "content": turn.answer.text},
+            {"role": "user", "content": answer.question},
+            {
+                "role": "assistant",
+                "content": answer.text,
+                "abstained": answer.abstained,
+                "standalone_question": answer.standalone_question,
+            },
         ]
     return out
 

@@ -1,0 +1,80 @@
+"""Follow-ups follow the current topic: the last answered turn, never an abstained or older one."""
+
+from __future__ import annotations
+
+from assistant.assistant import ABSTAIN_TEXT
+from assistant.followups import NOT_COVERED, current_topic, names_own_topic, standalone_question
+
+
+def user(text: str) -> dict:
+    return {"role": "user", "content": text}
+
+
+def answered(text: str = "An answer [1]", **extra) -> dict:
+    return {"role": "assistant", "content": text, "abstained": False, **extra}
+
+
+def abstained(flag: bool = True) -> dict:
+    return {"role": "assistant", "content": ABSTAIN_TEXT, **({"abstained": True} if flag else {})}
+
+
+RELATIONAL = [user("Is there a study on relational organizing during COVID-19?"), answered()]
+CCP = [user("What is the Reading Hospital Community Connections Program?"), answered()]
+AUSTRALIA = [user("What is the capital of Australia?"), abstained()]
+
+
+def test_only_the_last_answered_turn_enters_the_rewrite():
+    rewritten = standalone_question("Who ran it?", RELATIONAL + CCP)
+    assert "Reading" in rewritten and "relational" not in rewritten
+
+
+def test_an_abstained_turn_never_becomes_the_topic():
+    rewritten = standalone_question("How many people contributed data to it?", RELATIONAL + AUSTRALIA)
+    assert "relational" in rewritten and "Australia" not in rewritten and "capital" not in rewritten
+    # Without the flag (an older caller), the abstention is known by its text.
+    legacy = [*RELATIONAL, user("What is the capital of Australia?"), abstained(flag=False)]
+    assert "Australia" not in standalone_question("Who ran it?", legacy)
+    assert ABSTAIN_TEXT.startswith(NOT_COVERED)
+
+
+def test_nothing_is_appended_when_no_turn_was_answered():
+    assert standalone_question("Who ran it?", AUSTRALIA) == "Who ran it?"
+    question = "健康和社会部门合作研究的访谈是在什么时候进行的?"
+    assert standalone_question(question, AUSTRALIA) == question
+
+
+def test_a_question_in_chinese_leans_on_the_topic_only_through_a_pronoun():
+    question = "健康和社会部门合作研究的访谈是在什么时候进行的?"  # names its study: no pronoun
+    assert standalone_question(question, RELATIONAL) == question
+    assert "relational" in standalone_question("它的合作伙伴是谁?", RELATIONAL)  # "who are its partners?"
+
+
+def test_a_follow_up_naming_its_own_topic_is_left_as_it_is():
+    for question in (
+        "What about the Baltimore City Health Department — who did it partner with?",
+        "What did the CJA study find?",
+        "And what does “shared purpose” mean there?",
+    ):
+        assert names_own_topic(question)
+        assert standalone_question(question, RELATIONAL) == question
+    for question in ("How many people did they interview?", "And what did the rest of them say?", "It? Who?"):
+        assert not names_own_topic(question)
+
+
+def test_a_follow_up_of_a_follow_up_keeps_the_topic_it_was_read_with():
+    read_as = "Who are its partners? (Reading Hospital Community Connections Program)"
+    history = [*CCP, user("Who are its partners?"), answered(standalone_question=read_as)]
+    assert current_topic(history) == read_as
+    assert "Reading" in standalone_question("Who funds them?", history)
+
+
+def test_a_question_without_a_reply_still_counts_as_the_topic():
+    assert current_topic([user("What is relational organizing?")]) == "What is relational organizing?"
+    assert current_topic([user("What is relational organizing?"), user("Who ran it?")]) == "Who ran it?"
+    assert current_topic([]) is None
+
+
+def test_after_an_off_topic_turn_the_answer_comes_from_the_earlier_topic(corpus_assistant):
+    answer = corpus_assistant.ask("How many people contributed data to it?", RELATIONAL + AUSTRALIA)
+    assert not answer.abstained
+    assert any("19 people contributed data" in c.sentence for c in answer.citations)
