@@ -76,6 +76,9 @@ class BenchConfig:
     # it (sentence vectors are added to a store built before them), and its chunks seed the scaled stores.
     library: Path | None = None
     library_asks: int = 200
+    # "all": the copy gets every chunk's sentence vectors, as its next ingest would; "asked": only the
+    # chunks the measured questions retrieve get them (the same reads for ask; for a busy machine).
+    sentence_vectors: str = "all"
 
     @classmethod
     def quick(cls, out: Path, sizes: list[int] | None = None) -> BenchConfig:
@@ -485,6 +488,8 @@ def prepare_library(cfg: BenchConfig, embedder: Embedder) -> tuple[Library, list
         shutil.copytree(cfg.library / "chroma", copy / "chroma")
         marker.write_text(recipe, "utf-8")
     library = Library.open(Settings(data_dir=copy), embedder)
+    if cfg.sentence_vectors != "all":
+        return library, []
     started, at_load = time.perf_counter(), load()
     made = library.complete_sentence_vectors()
     if made:  # kept with the copy: a later run finds it upgraded and reports this measurement
@@ -506,6 +511,25 @@ def prepare_library(cfg: BenchConfig, embedder: Embedder) -> tuple[Library, list
     return library, [
         figure("sentence_upgrade", upgrade["chunks"] / upgrade["seconds"], "chunks/s", note=note)
     ]
+
+
+def complete_for(library: Library, questions: list[str]) -> dict[str, int]:
+    """Sentence vectors for every passage these questions retrieve that lacks them (a store whose
+    upgrade is left unfinished): what `ask` reads is then exactly what a finished upgrade gives it."""
+    from assistant.assistant import WARM_UP_QUESTIONS
+    from assistant.retrieval import LibrarySearch
+
+    search = LibrarySearch(library)
+    retrieved = set()
+    for question in [*questions, *WARM_UP_QUESTIONS]:
+        retrieved |= {p.id for p in search.search(question, library.settings.retrieval)[0]}
+    lacking = set(library.catalog.chunks_lacking_sentence_vectors(library.sentence_version))
+    library.complete_sentence_vectors(missing=sorted(retrieved & lacking))
+    return {
+        "chunks": library.catalog.chunk_count(),
+        "with sentence vectors": library.catalog.chunk_count() - len(lacking - retrieved),
+        "made now for the measured questions": len(retrieved & lacking),
+    }
 
 
 def bench_serve_first(data_dir: Path, question: str, warm_p95: float) -> list[Figure]:
@@ -715,6 +739,10 @@ def run(
     say(f"ask: {cfg.asks} questions (load {load()})")
     figures += bench_ask(bot, cfg.asks)
     asked = library_questions(cfg, cfg.library_asks)
+    measured = [*asked, *eval_questions(1)]
+    result["sentence_vectors"] = {"mode": cfg.sentence_vectors}
+    if real_library is not None and cfg.sentence_vectors != "all":
+        result["sentence_vectors"]["library"] = complete_for(real_library, measured)
     if real_library is not None:
         say(f"ask on the library: {len(asked)} questions (load {load()})")
         where = f"{origin}; load {load()}"
@@ -734,6 +762,8 @@ def run(
     if largest >= 100_000:
         say(f"ask at {largest} chunks (load {load()})")
         library = Library.open(Settings(data_dir=stores[largest]), embedder)
+        if cfg.sentence_vectors != "all":
+            result["sentence_vectors"][size_label(largest)] = complete_for(library, measured)
         where = f"{size_label(largest)} store built from {origin}; load {load()}"
         found, result["ask"][size_label(largest)] = bench_ask_at(
             Assistant(library.settings, library), asked, size_label(largest), where
@@ -811,6 +841,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=Path,
         help="a real library's data dir (e.g. the development library): ask latency on it",
     )
+    bench.add_argument(
+        "--sentence-vectors", choices=["all", "asked"], default="all",
+        help="with --library: give every chunk of the copy its sentence vectors (default), or only those the"
+        " measured questions retrieve (what ask reads is the same; for a busy machine)",
+    )  # fmt: skip
+    bench.add_argument("--abstracts", type=int, help="abstracts ingested for the ingest figures (300)")
+    bench.add_argument("--library-asks", type=int, help="questions asked on the library and at 100k (200)")
+    bench.add_argument("--cold-runs", type=int, help="runs of the cold-start measurement (3)")
     bench.add_argument("--no-server", action="store_true", help="skip the `chroma run` measurements")
     bench.set_defaults(func=run_command)
 
@@ -827,5 +865,9 @@ def run_command(args: argparse.Namespace) -> int:
         cfg.sizes = sizes
     cfg.server = not args.no_server
     cfg.library = args.library
+    cfg.sentence_vectors = args.sentence_vectors
+    for name in ("abstracts", "library_asks", "cold_runs"):
+        if getattr(args, name) is not None:
+            setattr(cfg, name, getattr(args, name))
     run(cfg)
     return 0
