@@ -31,6 +31,15 @@ from assistant.retrieval import LibrarySearch
 from assistant.settings import Settings
 from assistant.types import NO_FILTERS, Answer, Filters, IngestReport, Passage
 
+# Asked before a server reports ready: questions of a few lengths, so the model, Chroma's index, the
+# catalog's pages and torch's per-shape set-up are all warm for the first real question.
+WARM_UP_QUESTIONS = (
+    "partnership",
+    "How do community organizations and hospitals share data?",
+    "What did the evaluation of the community health worker program find about referrals, funding and"
+    " trust between the partners over the first two years?",
+)
+
 ABSTAIN_TEXT = (
     "The library does not cover this question: no passage answers it closely enough. "
     "The nearest passages are listed below in case they help."
@@ -67,7 +76,7 @@ class Assistant:
         self.settings = settings or Settings()
         self.library = library or Library.open(self.settings)
         self.search = LibrarySearch(self.library)
-        self.sentence_vectors = SentenceVectors(self.library.embedder)
+        self.sentence_vectors = SentenceVectors(self.library.embedder, self.library.sentence_vectors)
         self.retrieval = self.settings.retrieval
         self._llm = None
         self.prepare_chain, self.chain = self._build_chains()
@@ -116,6 +125,13 @@ class Assistant:
         answer = self.ask(question, history, filters=filters, mode=mode)
         yield from _pieces(answer.text)
         yield answer
+
+    def warm_up(self) -> float:
+        """Load the model and warm the store by answering a few questions; returns the seconds taken."""
+        started = time.perf_counter()
+        for question in WARM_UP_QUESTIONS:
+            self.ask(question)
+        return time.perf_counter() - started
 
     def ingest(self, paths: Sequence[Path], *, prune: bool = False, progress: bool = True) -> IngestReport:
         return ingest(self.library, paths, prune=prune, progress=progress)

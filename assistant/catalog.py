@@ -20,6 +20,8 @@ from typing import Any
 from assistant.text import STOPWORDS
 from assistant.types import NO_FILTERS, Filters, Passage
 
+SentenceRow = tuple[str, str, bytes]  # chunk id, version, ChunkSentences bytes
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     key TEXT PRIMARY KEY,            -- the file's path (relative to the project when inside it)
@@ -45,6 +47,12 @@ CREATE TABLE IF NOT EXISTS chunks (
     headings TEXT NOT NULL DEFAULT '[]'  -- JSON [[offset, heading], ...]: the headings inside the chunk
 );
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
+-- Each chunk's sentence vectors (assistant/sentences.py), written in the chunk's transaction.
+CREATE TABLE IF NOT EXISTS sentence_vectors (
+    chunk_id TEXT PRIMARY KEY,
+    version TEXT NOT NULL,           -- what made them: another version is made again on ingest
+    data BLOB NOT NULL               -- ChunkSentences.to_bytes(): spans and float16 vectors
+);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(title, section, text, tokenize = 'porter unicode61');
 -- One random id per catalog: its vectors on a shared Chroma server carry it (see Library.reconcile).
 CREATE TABLE IF NOT EXISTS instance (id TEXT NOT NULL);
@@ -149,8 +157,11 @@ class Catalog:
             return {r[0] for r in self.db.execute("SELECT id FROM chunks")}
         return {r[0] for r in self.db.execute("SELECT id FROM chunks WHERE source = ?", (key,))}
 
-    def replace_document(self, record: DocumentRecord, passages: list[Passage]) -> set[str]:
-        """Store a document's chunks in place of its old ones; returns the old chunk ids."""
+    def replace_document(
+        self, record: DocumentRecord, passages: list[Passage], sentences: Iterable[SentenceRow] = ()
+    ) -> set[str]:
+        """Store a document's chunks (and their sentence vectors) in place of its old ones; returns
+        the old chunk ids."""
         with self.transaction() as db:
             old = self._delete(db, record.key)
             db.execute(
@@ -187,6 +198,7 @@ class Catalog:
                     "INSERT INTO chunks_fts (rowid, title, section, text) VALUES (?, ?, ?, ?)",
                     (cursor.lastrowid, record.title, p.section, p.text),
                 )
+            db.executemany("INSERT OR REPLACE INTO sentence_vectors VALUES (?, ?, ?)", sentences)
         return old
 
     def remove_document(self, key: str) -> set[str]:
@@ -197,9 +209,43 @@ class Catalog:
     def _delete(db: sqlite3.Connection, key: str) -> set[str]:
         rows = db.execute("SELECT rowid, id FROM chunks WHERE source = ?", (key,)).fetchall()
         db.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(r[0],) for r in rows])
+        db.executemany("DELETE FROM sentence_vectors WHERE chunk_id = ?", [(r[1],) for r in rows])
         db.execute("DELETE FROM chunks WHERE source = ?", (key,))
         db.execute("DELETE FROM documents WHERE key = ?", (key,))
         return {r[1] for r in rows}
+
+    # --- sentence vectors ------------------------------------------------------------------
+    def add_sentence_vectors(self, rows: Iterable[SentenceRow]) -> None:
+        """Store sentence vectors of chunks already stored (a chunk gone meanwhile gets none)."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO sentence_vectors SELECT ?1, ?2, ?3"
+                " WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?1)",
+                rows,
+            )
+
+    def sentence_vectors(self, ids: Iterable[str], version: str) -> dict[str, bytes]:
+        """The stored sentence vectors of these chunks, when made by `version`."""
+        ids = list(ids)
+        found: dict[str, bytes] = {}
+        for start in range(0, len(ids), 500):
+            batch = ids[start : start + 500]
+            rows = self.db.execute(
+                f"SELECT chunk_id, data FROM sentence_vectors WHERE version = ? AND chunk_id IN"
+                f" ({','.join('?' * len(batch))})",
+                [version, *batch],
+            )
+            found.update((r[0], r[1]) for r in rows)
+        return found
+
+    def chunks_lacking_sentence_vectors(self, version: str) -> list[str]:
+        """Chunks stored before sentence vectors existed, or whose vectors another version made."""
+        rows = self.db.execute(
+            "SELECT c.id FROM chunks c LEFT JOIN sentence_vectors s ON s.chunk_id = c.id AND s.version = ?"
+            " WHERE s.chunk_id IS NULL ORDER BY c.rowid",
+            (version,),
+        )
+        return [r[0] for r in rows]
 
     # --- passages --------------------------------------------------------------------------
     def passages(self, ids: Iterable[str]) -> dict[str, Passage]:

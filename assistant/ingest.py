@@ -21,6 +21,7 @@ from assistant.chunking import chunk_document, token_counter
 from assistant.library import Documents, Library
 from assistant.loading import SUPPORTED_SUFFIXES, LoadError, content_hash, load_manifest
 from assistant.parsing import Parsed, ParseJob, Parser, worker_count
+from assistant.progress import EmbeddingProgress
 from assistant.settings import PROJECT_ROOT
 from assistant.types import FileResult, IngestReport, LoadedDocument, Passage
 
@@ -104,17 +105,18 @@ def ingest(
     started = time.perf_counter()
     report = IngestReport()
     files, report.files = find_files(paths)
-    bar = tqdm(total=len(files), desc="Ingesting", unit="file", disable=not progress)
-    results, jobs = _plan(library, files, bar)
-    # The parser closes (its workers exit) before the queue writes its last batch.
+    results, jobs = _plan(library, files)
     workers = worker_count(library.settings.parse_workers)
-    with WriteQueue(library.write) as pending, Parser(jobs, workers) as parsed:
-        library.reconcile()  # while the workers start
-        for job, outcome in parsed:
-            bar.set_postfix_str(job.path.name[:40])
-            results[job.path] = _queue(library, job.path, outcome, pending)
-            bar.update()
-    bar.close()
+    with EmbeddingProgress([job.path for job in jobs], enabled=progress) as bar:
+        # The parser closes (its workers exit) before the queue writes its last batch.
+        with (
+            WriteQueue(lambda documents: library.write(documents, bar.embedded)) as pending,
+            Parser(jobs, workers) as parsed,
+        ):
+            library.reconcile()  # while the workers start
+            for job, outcome in parsed:
+                results[job.path] = _queue(library, job.path, outcome, pending, bar)
+        _complete_sentence_vectors(library, bar)
     for path in files:
         result = results[path]
         report.files.append(result)
@@ -127,7 +129,7 @@ def ingest(
     return report
 
 
-def _plan(library: Library, files: list[Path], bar: tqdm) -> tuple[dict[Path, FileResult], list[ParseJob]]:
+def _plan(library: Library, files: list[Path]) -> tuple[dict[Path, FileResult], list[ParseJob]]:
     """Results for files that need no parsing (unchanged, duplicate, unreadable); jobs for the rest."""
     results: dict[Path, FileResult] = {}
     jobs: list[ParseJob] = []
@@ -139,7 +141,6 @@ def _plan(library: Library, files: list[Path], bar: tqdm) -> tuple[dict[Path, Fi
         decided = _decide(library, path, planned)
         if decided:
             results[path] = decided
-            bar.update()
             continue
         if path.parent not in manifests:
             manifests[path.parent] = load_manifest(path.parent / "library.yaml")
@@ -157,20 +158,29 @@ def add_documents(
     library.reconcile()
     # The tokenizer loads on first use: a rerun over unchanged documents never needs it.
     count = token_counter(library.settings.model_path)
-    documents = tqdm(documents, desc="Ingesting", unit="doc", disable=not progress)
-    with WriteQueue(library.write) as pending:
+    bar = EmbeddingProgress([], enabled=progress)
+    with bar, WriteQueue(lambda chunked: library.write(chunked, bar.embedded)) as pending:
         for document in documents:
             existing = library.catalog.document(document.source)
             if library.is_current(existing, document.content_hash):
                 report.files.append(FileResult(document.source, "unchanged", existing.chunk_count))
                 continue
             passages = chunk_document(document, count, library.settings.chunk_tokens)
+            bar.more(len(passages))
             pending.add(document_record(library, document.source, document, passages), passages)
             status = "updated" if existing else "added"
             report.files.append(FileResult(document.source, status, len(passages)))
             report.chunks_written += len(passages)
+        _complete_sentence_vectors(library, bar)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _complete_sentence_vectors(library: Library, bar: EmbeddingProgress) -> None:
+    """A store built before sentence vectors (or by another version of them) gets them now."""
+    missing = library.catalog.chunks_lacking_sentence_vectors(library.sentence_version)
+    bar.more(len(missing))
+    library.complete_sentence_vectors(bar.embedded, missing)
 
 
 def document_record(
@@ -225,15 +235,20 @@ def _decide(library: Library, path: Path, planned: dict[str, str]) -> FileResult
     return None
 
 
-def _queue(library: Library, path: Path, parsed: Future[Parsed], pending: WriteQueue) -> FileResult:
+def _queue(
+    library: Library, path: Path, parsed: Future[Parsed], pending: WriteQueue, bar: EmbeddingProgress
+) -> FileResult:
     key = document_key(path)
     try:
         document, passages = parsed.result()
     except LoadError as exc:
+        bar.parsed(path, 0)
         return FileResult(key, "skipped", reason=str(exc))
     except Exception as exc:  # a parser bug on one file must not stop the run
         log.error("failed to read %s", path, exc_info=exc)
+        bar.parsed(path, 0)
         return FileResult(key, "skipped", reason=f"could not be read ({type(exc).__name__}: {exc})")
+    bar.parsed(path, len(passages))
     existing = library.catalog.document(key)
     pending.add(document_record(library, key, document, passages), passages)
     return FileResult(key, "updated" if existing else "added", len(passages))

@@ -10,10 +10,20 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from assistant.catalog import Catalog, DocumentRecord
+import numpy as np
+
+from assistant.catalog import Catalog, DocumentRecord, SentenceRow
 from assistant.chunking import CHUNKER_VERSION, embedding_text
+from assistant.sentences import (
+    METADATA_KEY,
+    METADATA_VERSION_KEY,
+    ChunkSentences,
+    encode_sentences,
+    sentence_version,
+)
 from assistant.settings import Settings
 from assistant.store import Embedder, StoreFull, VectorStore, is_disk_full
 from assistant.types import Passage
@@ -24,7 +34,10 @@ Documents = list[tuple[DocumentRecord, list[Passage]]]  # documents with their c
 # Room a write must find free: a fixed margin (SQLite journals, Chroma's index files) plus, per chunk,
 # its vector, text and index entries in Chroma and the catalog, counted generously.
 MIN_FREE_BYTES = 2 * 2**20
-BYTES_PER_CHUNK = 16 * 2**10
+BYTES_PER_CHUNK = 24 * 2**10  # with its sentence vectors (~6 KB in the catalog, ~8 KB on a server)
+# Chunks embedded together (a write's chunks sorted by length: little padding) between progress reports.
+EMBED_SLICE = 128
+Embedded = Callable[[int], None]  # told how many more chunks (with their sentences) were embedded
 
 
 def sync_fields(record: DocumentRecord, passage: Passage) -> dict[str, object]:
@@ -64,6 +77,15 @@ class Library:
         )
 
     @property
+    def sentence_version(self) -> str:
+        return sentence_version(self.settings.model_path)
+
+    def sentence_vectors(self, ids: Iterable[str]) -> dict[str, ChunkSentences]:
+        """The stored sentence vectors of these chunks (a chunk lacking them is left out)."""
+        found = self.catalog.sentence_vectors(ids, self.sentence_version)
+        return {chunk_id: ChunkSentences.from_bytes(data) for chunk_id, data in found.items()}
+
+    @property
     def pipeline(self) -> str:
         """What turned files into stored chunks; when it changes, unchanged files are re-chunked."""
         return f"chunker-{CHUNKER_VERSION}/{self.settings.chunk_tokens}/{self.settings.model_path.name}"
@@ -86,9 +108,11 @@ class Library:
         if self.settings.chroma_host:
             # A shared server: only our own vectors are ours to clean (another instance's uncommitted
             # vectors may be mid-ingest): those we wrote, and those of the documents we hold.
-            mine, me = {record.key for record in self.catalog.documents()}, self.catalog.instance_id
-            stored = self.vectors.metadatas().items()
-            orphans = {i for i, m in stored if m.get("writer") == me or m.get("source") in mine}
+            # Asked by id: reading every chunk's metadata would bring every sentence vector along.
+            mine = sorted(record.key for record in self.catalog.documents())
+            orphans = self.vectors.ids_where({"writer": self.catalog.instance_id})
+            for start in range(0, len(mine), 200):
+                orphans |= self.vectors.ids_where({"source": {"$in": mine[start : start + 200]}})
             orphans -= self.catalog.chunk_ids()
         else:
             orphans = self.vectors.all_ids() - self.catalog.chunk_ids()
@@ -97,18 +121,21 @@ class Library:
         self.vectors.delete(sorted(orphans))
         return len(orphans)
 
-    def write(self, documents: Documents) -> None:
-        """Embed and store documents in place of their old versions, crash-safe (see the module doc)."""
+    def write(self, documents: Documents, embedded: Embedded | None = None) -> None:
+        """Embed and store documents in place of their old versions, crash-safe (see the module doc).
+        Each chunk's sentence vectors are made in the same pass and travel with it."""
         chunks = [(record, p) for record, passages in documents for p in passages]
         if not chunks:
             return
         self._check_space(len(chunks))
-        vectors = self.embedder.encode([embedding_text(p.title, p.section, p.text) for _, p in chunks])
+        vectors, sentences = self._embed([p for _, p in chunks], embedded)
         ids = [p.id for _, p in chunks]
+        version = self.sentence_version
+        rows = {i: (i, version, made.to_bytes()) for i, made in zip(ids, sentences, strict=True)}
         try:
-            self.vectors.upsert(ids, vectors, [p.text for _, p in chunks], self._metadatas(chunks))
+            self.vectors.upsert(ids, vectors, [p.text for _, p in chunks], self._metadatas(chunks, sentences))
             for record, passages in documents:
-                old = self.catalog.replace_document(record, passages)
+                old = self.catalog.replace_document(record, passages, [rows[p.id] for p in passages])
                 self.vectors.delete(sorted(old - {p.id for p in passages}))
         except Exception as exc:
             if is_disk_full(exc):  # no cleanup: another Chroma write now could hang (see _check_space)
@@ -119,7 +146,57 @@ class Library:
             self._drop_uncommitted(ids)
             raise
 
-    def _metadatas(self, chunks: list[tuple[DocumentRecord, Passage]]) -> list[dict]:
+    def _embed(
+        self, passages: list[Passage], embedded: Embedded | None
+    ) -> tuple[np.ndarray, list[ChunkSentences]]:
+        """Chunk vectors and sentence vectors, a slice of similar lengths at a time."""
+        texts = [embedding_text(p.title, p.section, p.text) for p in passages]
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors: list[np.ndarray] = [np.empty(0)] * len(texts)
+        sentences: list[ChunkSentences] = [ChunkSentences(np.empty(0), np.empty(0))] * len(texts)
+        for start in range(0, len(order), EMBED_SLICE):
+            part = order[start : start + EMBED_SLICE]
+            encoded = self.embedder.encode([texts[i] for i in part])
+            made = encode_sentences(self.embedder, [passages[i] for i in part])
+            for i, vector, chunk_sentences in zip(part, encoded, made, strict=True):
+                vectors[i], sentences[i] = vector, chunk_sentences
+            if embedded:
+                embedded(len(part))
+        return np.stack(vectors), sentences
+
+    def complete_sentence_vectors(
+        self, embedded: Embedded | None = None, missing: list[str] | None = None
+    ) -> int:
+        """Make the sentence vectors of stored chunks that lack them (a store built before they
+        existed, or by another version): only their sentences are encoded, never the chunks again.
+        Same order as a write: the server's metadata first, then the catalog."""
+        if missing is None:
+            missing = self.catalog.chunks_lacking_sentence_vectors(self.sentence_version)
+        for start in range(0, len(missing), EMBED_SLICE):
+            passages = list(self.catalog.passages(missing[start : start + EMBED_SLICE]).values())
+            self._check_space(len(passages))
+            made = encode_sentences(self.embedder, passages)
+            if self.settings.chroma_host:
+                metadatas = [self._sentence_metadata(m) for m in made]
+                self.vectors.update_metadata([p.id for p in passages], metadatas)
+            rows: list[SentenceRow] = [
+                (p.id, self.sentence_version, m.to_bytes()) for p, m in zip(passages, made, strict=True)
+            ]
+            self.catalog.add_sentence_vectors(rows)
+            if embedded:
+                embedded(len(missing[start : start + EMBED_SLICE]))
+        return len(missing)
+
+    def _sentence_metadata(self, made: ChunkSentences) -> dict[str, str]:
+        """On a shared server the sentence vectors ride in the chunk's metadata, for other instances'
+        sync; a local store keeps them in the catalog only."""
+        if not self.settings.chroma_host:
+            return {}
+        return {METADATA_KEY: made.to_text(), METADATA_VERSION_KEY: self.sentence_version}
+
+    def _metadatas(
+        self, chunks: list[tuple[DocumentRecord, Passage]], sentences: list[ChunkSentences]
+    ) -> list[dict]:
         """Each chunk's vector metadata: the filter fields, its writer, and what sync needs."""
         return [
             {
@@ -132,10 +209,11 @@ class Library:
                     "page": p.page,
                     "writer": self.catalog.instance_id,
                     **sync_fields(record, p),
+                    **self._sentence_metadata(made),
                 }.items()
                 if v is not None
             }
-            for record, p in chunks
+            for (record, p), made in zip(chunks, sentences, strict=True)
         ]
 
     def _check_space(self, chunks: int) -> None:

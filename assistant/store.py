@@ -54,10 +54,12 @@ class Embedder(Embeddings):
     def dimension(self) -> int:
         return int(self.model.get_embedding_dimension())
 
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], *, progress: bool = False, batch_size: int | None = None
+    ) -> np.ndarray:
         return self.model.encode(
             list(texts),
-            batch_size=self.batch_size,
+            batch_size=batch_size or self.batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=progress,
@@ -141,6 +143,14 @@ class VectorStore:
     def delete(self, ids: list[str]) -> None:
         for start in range(0, len(ids), 2000):
             self._call("delete", ids=ids[start : start + 2000])
+
+    def update_metadata(self, ids: list[str], metadatas: list[dict]) -> None:
+        """Add or change these metadata fields of stored chunks (Chroma merges them with the rest)."""
+        for start in range(0, len(ids), 2000):
+            self._call("update", ids=ids[start : start + 2000], metadatas=metadatas[start : start + 2000])
+
+    def ids_where(self, where: dict) -> set[str]:
+        return set(self._call("get", where=where, include=[])["ids"])
 
     def all_ids(self) -> set[str]:
         return set(self._call("get", include=[])["ids"])

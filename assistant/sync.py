@@ -9,12 +9,14 @@ carries every chunk's text and enough metadata (title, ordinal, document hash, c
 
 from __future__ import annotations
 
+import base64
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from assistant.catalog import DocumentRecord
+from assistant.catalog import DocumentRecord, SentenceRow
 from assistant.library import Library
+from assistant.sentences import METADATA_KEY, METADATA_VERSION_KEY
 from assistant.types import Passage
 
 
@@ -26,12 +28,13 @@ class SyncReport:
     unchanged: int = 0
     waiting: list[str] = field(default_factory=list)  # incomplete or two versions: mid-ingest elsewhere
     legacy: int = 0  # chunks written before sync metadata existed: left as they are
+    sentence_vectors: int = 0  # chunks whose sentence vectors came from the server
 
     def summary(self) -> str:
         return (
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
             f"{self.unchanged} unchanged, {len(self.waiting)} mid-ingest elsewhere (left for the next sync), "
-            f"{self.legacy} chunks without sync metadata"
+            f"{self.legacy} chunks without sync metadata, {self.sentence_vectors} chunks' sentence vectors"
         )
 
 
@@ -40,7 +43,10 @@ def sync(library: Library) -> SyncReport:
     report = SyncReport()
     versions: dict[str, dict[str, list[tuple[str, str, dict]]]] = defaultdict(lambda: defaultdict(list))
     legacy_sources: set[str] = set()
-    for chunk_id, text, meta in library.vectors.records():
+    version = library.sentence_version
+    lacking = set(library.catalog.chunks_lacking_sentence_vectors(version))
+    # Small pages: a chunk's metadata carries its sentence vectors (~8 KB).
+    for chunk_id, text, meta in library.vectors.records(page=500):
         if "content_hash" not in meta:
             report.legacy += 1
             legacy_sources.add(str(meta.get("source")))
@@ -52,8 +58,15 @@ def sync(library: Library) -> SyncReport:
         mine = local.get(source)
         if mine and mine.content_hash in complete:
             report.unchanged += 1
+            # Sentence vectors another instance made for chunks this catalog has without them.
+            rows = [r for r in _sentence_rows(complete[mine.content_hash], version) if r[0] in lacking]
+            library.catalog.add_sentence_vectors(rows)
+            report.sentence_vectors += len(rows)
         elif len(complete) == 1:
-            library.catalog.replace_document(*_document(source, *complete.popitem()))
+            content_hash, chunks = complete.popitem()
+            rows = _sentence_rows(chunks, version)
+            library.catalog.replace_document(*_document(source, content_hash, chunks), rows)
+            report.sentence_vectors += len(rows)
             (report.updated if mine else report.added).append(source)
         else:
             report.waiting.append(source)
@@ -94,3 +107,13 @@ def _document(
         for chunk_id, text, meta in chunks
     ]
     return record, passages
+
+
+def _sentence_rows(chunks: list[tuple[str, str, dict]], version: str) -> list[SentenceRow]:
+    """The chunks' sentence vectors from their metadata, where this version made them (a chunk
+    without gets them on this instance's next ingest, or is encoded at question time until then)."""
+    return [
+        (chunk_id, version, base64.b64decode(meta[METADATA_KEY]))
+        for chunk_id, _, meta in chunks
+        if meta.get(METADATA_VERSION_KEY) == version and METADATA_KEY in meta
+    ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 import pysbd
 import pysbd.lang.english
@@ -41,6 +42,21 @@ def split_sentences(text: str) -> list[str]:
             for sentence in _segment(block):
                 sentences.extend(s.strip() for s in CJK_STOP.split(sentence) if s.strip())
     return sentences
+
+
+@lru_cache(maxsize=8192)
+def sentence_spans(text: str) -> tuple[tuple[str, tuple[int, int]], ...]:
+    """The text's sentences with their character spans in it (what a citation quotes)."""
+    # Cached: the same passages are checked for every sentence of an answer and across questions.
+    spans, cursor = [], 0
+    for sentence in split_sentences(text):
+        # split_sentences collapses runs of whitespace; match them back in the original text.
+        found = re.compile(r"\s+".join(map(re.escape, sentence.split()))).search(text, cursor)
+        if found is None:
+            continue
+        spans.append((sentence, found.span()))
+        cursor = found.end()
+    return tuple(spans)
 
 
 def _blocks(paragraph: str) -> Iterator[str]:

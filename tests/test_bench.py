@@ -112,3 +112,30 @@ def test_bm25_skips_terms_in_most_chunks_only_in_large_libraries(tmp_path: Path)
     assert len(large.bm25("common absentword", 30)) == 30  # no other term matches: "common" stays
     small = _catalog(tmp_path / "small", 300)
     assert len(small.bm25("common rare", 30)) == 30  # small library: exact BM25 over every term
+
+
+def test_bench_on_a_real_library_upgrades_a_copy_and_measures_ask_and_a_fresh_serve(tmp_path: Path, embedder):
+    """--library: a copy of a store built before sentence vectors gets them (the original is left as
+    it is), then ask latency on it with per-stage timings and the first question of a fresh serve."""
+    from assistant.ingest import ingest
+    from assistant.library import Library
+    from assistant.settings import PROJECT_ROOT, Settings
+
+    original = Library.open(Settings(data_dir=tmp_path / "library"), embedder)
+    ingest(original, [PROJECT_ROOT / "corpus"], progress=False)
+    with original.catalog.transaction() as db:
+        db.execute("DELETE FROM sentence_vectors")
+    cfg = BenchConfig(
+        tmp_path / "out", sizes=[40], abstracts=4, queries=4, asks=2, cold_runs=0, server=False, memory=False,
+        shared_store=None, library=tmp_path / "library", library_asks=6,
+    )  # fmt: skip
+    saved = run(cfg, embedder, echo=False)
+
+    figures = {f["name"]: f for f in saved["figures"]}
+    chunks = original.catalog.chunk_count()
+    assert str(chunks) in figures["sentence_upgrade"]["note"]
+    assert original.catalog.chunks_lacking_sentence_vectors(original.sentence_version)  # original untouched
+    assert figures["ask_p95_ms@library"]["goal"] == 100 and figures["ask_p95_ms@library"]["value"] > 0
+    assert {"retrieve", "rerank", "answer", "total"} <= set(saved["ask"]["library"])
+    assert figures["serve_first_ask_ms"]["value"] > 0 and figures["serve_first_vs_warm_p95"]["goal"] == 2
+    assert "library at" in saved["stores"]

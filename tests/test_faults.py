@@ -69,6 +69,9 @@ def assert_whole(library: Library) -> None:
     assert set(ids) == set(snap["vectors"])  # no orphan vectors, no chunk without its vector
     for key, (_, chunk_ids) in snap["documents"].items():
         assert all(snap["vectors"][i] == key for i in chunk_ids)
+    # Every chunk has its sentence vectors (written in its transaction), and nothing else has any.
+    with_sentences = {r[0] for r in library.catalog.db.execute("SELECT chunk_id FROM sentence_vectors")}
+    assert with_sentences == set(ids)
 
 
 def test_kill_9_at_random_points_then_rerun_equals_a_clean_build(tmp_path, embedder):

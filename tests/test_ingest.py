@@ -38,6 +38,8 @@ def assert_consistent(library: Library) -> None:
     catalog_ids = [i for ids in documents.values() for i in ids]
     assert len(catalog_ids) == len(set(catalog_ids)) == library.catalog.chunk_count()
     assert set(catalog_ids) == vectors  # no orphan vectors, no chunk without a vector
+    with_sentences = {r[0] for r in library.catalog.db.execute("SELECT chunk_id FROM sentence_vectors")}
+    assert with_sentences == set(catalog_ids)  # every chunk has its sentence vectors, nothing else does
     for record in library.catalog.documents():
         assert record.chunk_count == len(documents[record.key])
 
@@ -236,10 +238,10 @@ def test_a_failed_write_leaves_nothing_of_the_batch_and_loses_nothing(
     (folder / "plain_notes.txt").write_text(text(3, "edited"), encoding="utf-8")
     real = library.catalog.replace_document
 
-    def failing(record, passages):
+    def failing(record, passages, *rest):
         if record.key.endswith("plain_notes.txt"):  # the catalog write fails on the second document
             raise sqlite3.OperationalError("simulated failure")
-        return real(record, passages)
+        return real(record, passages, *rest)
 
     monkeypatch.setattr(library.catalog, "replace_document", failing)
     with pytest.raises(sqlite3.OperationalError, match="simulated failure"):

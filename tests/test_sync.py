@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.bench import chroma_server, free_port
+from assistant.chunking import embedding_text
 from assistant.ingest import ingest
 from assistant.library import Library
 from assistant.retrieval import LibrarySearch
@@ -84,3 +85,35 @@ def test_an_instance_cleans_its_own_uncommitted_vectors_and_only_its_own(instanc
     assert [m["source"] for m in a.vectors.metadatas().values()] == [str((files / "money.md").resolve())]
     assert ingest(a, [files / "trust.md"], progress=False).count("added") == 1
     assert a.vectors.count() == 2
+
+
+def test_sentence_vectors_reach_other_instances_and_old_stores_are_upgraded(instances, embedder, monkeypatch):
+    """A's sentence vectors ride in the chunks' metadata: B's sync stores them without embedding.
+    A store from before sentence vectors (none in the catalog, none on the server) is upgraded by
+    A's next ingest, server included, without embedding a chunk again; B's next sync takes them."""
+    a, b, files = instances
+    assert ingest(a, [files], progress=False).count("added") == 2
+    texts: list[str] = []
+    real = embedder.encode
+    monkeypatch.setattr(embedder, "encode", lambda batch, **kw: texts.extend(batch) or real(batch, **kw))
+
+    report = sync(b)
+    assert report.added and report.sentence_vectors == a.catalog.chunk_count() and texts == []
+    ids = sorted(a.catalog.chunk_ids())
+    version = a.sentence_version
+    assert b.catalog.sentence_vectors(ids, version) == a.catalog.sentence_vectors(ids, version)
+
+    # Both as they were before sentence vectors existed.
+    for library in (a, b):
+        with library.catalog.transaction() as db:
+            db.execute("DELETE FROM sentence_vectors")
+    a.vectors.update_metadata(ids, [{"sentences": None, "sentences_version": None}] * len(ids))
+    assert sync(b).sentence_vectors == 0
+
+    assert ingest(a, [files], progress=False).count("unchanged") == 2
+    chunks = {embedding_text(p.title, p.section, p.text) for p in a.catalog.passages(ids).values()}
+    assert texts and not set(texts) & chunks  # sentences encoded, no chunk
+    assert all("sentences" in m for m in a.vectors.metadatas().values())
+    texts.clear()
+    assert sync(b).sentence_vectors == len(ids) and texts == []
+    assert b.catalog.chunks_lacking_sentence_vectors(b.sentence_version) == []

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from assistant.text import content_words, split_sentences
+from assistant.text import content_words, sentence_spans, split_sentences
 from assistant.types import Citation, Passage
 
 CITATION_MARK = re.compile(r"\s*\[(\d{1,3})\]")
@@ -42,21 +42,7 @@ class Sentence:
 
 def passage_sentences(passage: Passage) -> list[Sentence]:
     """The passage's sentences with their character spans in passage.text."""
-    return [Sentence(text, span, passage) for text, span in _sentence_spans(passage.text)]
-
-
-@lru_cache(maxsize=8192)
-def _sentence_spans(text: str) -> tuple[tuple[str, tuple[int, int]], ...]:
-    # Cached: the same passages are checked for every sentence of an answer and across questions.
-    spans, cursor = [], 0
-    for sentence in split_sentences(text):
-        # split_sentences collapses runs of whitespace; match them back in the original text.
-        found = re.compile(r"\s+".join(map(re.escape, sentence.split()))).search(text, cursor)
-        if found is None:
-            continue
-        spans.append((sentence, found.span()))
-        cursor = found.end()
-    return tuple(spans)
+    return [Sentence(text, span, passage) for text, span in sentence_spans(passage.text)]
 
 
 @lru_cache(maxsize=16384)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import numpy as np
 
 from assistant.answering.citations import Sentence, passage_sentences
+from assistant.sentences import ChunkSentences
 from assistant.store import Embedder
 from assistant.text import content_words
 from assistant.types import Citation, Passage
@@ -16,24 +17,45 @@ from assistant.types import Citation, Passage
 MIN_WORDS = 5  # shorter "sentences" are headings, bylines or fragments
 
 
-class SentenceVectors:
-    """Sentence embeddings with a small LRU cache: the same passages come back for related questions."""
+StoredSentences = Callable[[list[str]], dict[str, ChunkSentences]]  # chunk ids -> their stored vectors
 
-    def __init__(self, embedder: Embedder, size: int = 20000) -> None:
+
+class SentenceVectors:
+    """Unit-length sentence embeddings, one row per sentence asked for, float32.
+
+    Read from the vectors stored with each chunk at ingest (assistant/sentences.py), so answering a
+    question embeds only the question. A sentence with none stored (a store not yet upgraded by an
+    ingest, a passage from elsewhere) is encoded here and kept in a small LRU cache. A feature
+    function (e.g. a fitted finding classifier) takes them from here too.
+    """
+
+    def __init__(self, embedder: Embedder, stored: StoredSentences | None = None, size: int = 20000) -> None:
         self.embedder = embedder
+        self.stored = stored
         self.cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.size = size
 
-    def __call__(self, texts: list[str]) -> np.ndarray:
+    def __call__(self, sentences: list[Sentence]) -> np.ndarray:
+        found = self.stored(list({s.passage.id for s in sentences})) if self.stored and sentences else {}
+        spans = {chunk_id: made.by_span() for chunk_id, made in found.items()}
+        rows = [spans.get(s.passage.id, {}).get(s.span) for s in sentences]
+        missing = [s.text for s, row in zip(sentences, rows, strict=True) if row is None]
+        encoded = self.encode(missing) if missing else {}
+        return np.stack(
+            [encoded[s.text] if row is None else row for s, row in zip(sentences, rows, strict=True)]
+        ).astype(np.float32)
+
+    def encode(self, texts: list[str]) -> dict[str, np.ndarray]:
         missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
         if missing:
             for text, vector in zip(missing, self.embedder.encode(missing), strict=True):
                 self.cache[text] = vector
         for text in texts:
             self.cache.move_to_end(text)
+        found = {t: self.cache[t] for t in texts}
         while len(self.cache) > self.size:
             self.cache.popitem(last=False)
-        return np.stack([self.cache[t] for t in texts])
+        return found
 
 
 ScoredSentence = tuple[Sentence, float]
@@ -52,7 +74,7 @@ def score_sentences(
     candidates = [s for p in quotable for s in passage_sentences(p) if len(s.text.split()) >= MIN_WORDS]
     if not candidates:
         return []
-    similarity = vectors([s.text for s in candidates]) @ query_vector
+    similarity = vectors(candidates) @ query_vector
     question_words = content_words(question)
     question_script = _is_cjk(question)
     rank_of = {p.id: rank for rank, p in enumerate(passages)}

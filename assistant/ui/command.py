@@ -32,5 +32,8 @@ def run_serve(args: argparse.Namespace) -> int:
     from assistant.ui.memory import keep_memory_flat
 
     keep_memory_flat()
-    launch(build(Assistant(settings), settings), settings, args.host, args.port)
+    bot = Assistant(settings)
+    # Before the server answers: the first question is as fast as the rest (the model loads in seconds).
+    print(f"warming up: model and store ready in {bot.warm_up():.1f} s", flush=True)
+    launch(build(bot, settings), settings, args.host, args.port)
     return 0
