@@ -15,7 +15,7 @@ import numpy as np
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from assistant.answering.citations import Sentence
-from assistant.answering.coverage import expected_kind, missing_fact
+from assistant.answering.coverage import coverage_of, expected_kind, missing_fact, uncovered_terms
 from assistant.answering.extractive import (
     ScoredSentence,
     SentenceVectors,
@@ -58,6 +58,7 @@ class Turn:
     passages: list[Passage] = field(default_factory=list)
     query_vector: np.ndarray | None = None
     scored: list[ScoredSentence] = field(default_factory=list)
+    chosen: list[ScoredSentence] = field(default_factory=list)  # what both answerers quote from
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -171,6 +172,12 @@ class Assistant:
             _fact_check(turn.standalone),
         )
         turn.passages = rerank_passages(turn.passages, turn.scored)
+        turn.chosen = choose_sentences(
+            turn.scored,
+            turn.passages,
+            max_sentences=self.settings.answer_max_sentences,
+            max_words=self.settings.answer_max_words,
+        )
         return turn
 
     def _answer(self, turn: Turn) -> Answer:
@@ -186,30 +193,30 @@ class Assistant:
         return best < self.settings.min_relevance
 
     def abstain(self, turn: Turn, note: str | None = None) -> Answer:
+        uncovered = uncovered_terms(turn.standalone, turn.passages)
+        text = ABSTAIN_TEXT + (f" No passage found mentions {', '.join(uncovered)}." if uncovered else "")
         return Answer(
             question=turn.question,
-            text=ABSTAIN_TEXT,
+            text=text,
             citations=[],
             retrieved=turn.passages,
             abstained=True,
             standalone_question=turn.standalone,
             mode=turn.mode,
             notes=[note] if note else [],
+            coverage="not_covered",
+            uncovered=uncovered,
         )
 
     def extractive(self, turn: Turn, mode: str = "extractive", notes: list[str] | None = None) -> Answer:
-        chosen = choose_sentences(
-            turn.scored,
-            turn.passages,
-            max_sentences=self.settings.answer_max_sentences,
-            max_words=self.settings.answer_max_words,
-        )
+        chosen = turn.chosen
         if not chosen:
             return self.abstain(turn, "no sentence in the retrieved passages answers the question")
         gap = missing_fact(turn.standalone, [s for s, _ in chosen], _context_of(s.passage for s, _ in chosen))
         if gap:
             return self.abstain(turn, gap)
         text, citations = compose(chosen, turn.passages)
+        coverage, uncovered = coverage_of(turn.standalone, [c.passage for c in citations])
         return Answer(
             question=turn.question,
             text=text,
@@ -219,6 +226,8 @@ class Assistant:
             standalone_question=turn.standalone,
             mode=mode,
             notes=notes or [],
+            coverage=coverage,
+            uncovered=uncovered,
         )
 
     def with_retrieval(self, **changes: object) -> Assistant:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
+
+Coverage = Literal["answered", "partial", "not_covered"]
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,11 @@ class Answer:
     mode: str = "extractive"
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # How much of the question the library covers (answering/coverage.py): "partial" when some of its
+    # key terms are in no passage the answer cites, "not_covered" when it abstains; `uncovered` lists
+    # those terms (for an abstention: the ones no retrieved passage mentions).
+    coverage: Coverage = "answered"
+    uncovered: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -1,13 +1,57 @@
-"""The coverage label on each answer is the answerer's own decision, on every gold question."""
+"""The coverage label on every Answer (answering/coverage.py): the answerer's own decision on every gold
+question, the label the UI shows, and the same field in `ask --json`."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
+from assistant.answering.coverage import key_terms, uncovered_terms
 from assistant.settings import PROJECT_ROOT
+from assistant.types import Passage
 from assistant.ui import rendering
 
 GOLD = PROJECT_ROOT / "evals" / "questions.jsonl"
+SOURDOUGH = "What is the best recipe for sourdough bread?"
+
+
+def test_key_terms_keep_topic_words_not_question_words():
+    assert key_terms(SOURDOUGH) == ["recipe", "sourdough", "bread"]
+    passage = Passage(
+        "p", "Partnerships with food banks need shared recipes for trust.", "s", "Bread and trust"
+    )
+    assert uncovered_terms(SOURDOUGH, [passage]) == ["sourdough"]  # recipe ~ recipes, bread in the title
+
+
+def test_abstention_is_not_covered_and_names_what_no_passage_mentions(corpus_assistant):
+    answer = corpus_assistant.ask(SOURDOUGH)
+    assert answer.abstained and answer.coverage == "not_covered"
+    assert "sourdough" in answer.uncovered and "sourdough" in answer.text
+    assert answer.retrieved  # the nearest passages are still listed
+
+
+def test_an_answer_is_answered_or_partial_with_the_terms_its_citations_lack(corpus_assistant):
+    answer = corpus_assistant.ask("How do we share power with a new CBO?")
+    assert not answer.abstained
+    assert answer.coverage == ("partial" if answer.uncovered else "answered")
+    assert answer.uncovered == uncovered_terms(
+        answer.standalone_question, [c.passage for c in answer.citations]
+    )
+
+
+def test_ask_json_carries_coverage_and_uncovered_terms(corpus_settings, corpus_library):
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(corpus_settings.data_dir)}
+    run = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "ask", "--json", SOURDOUGH],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    answer = json.loads(run.stdout)
+    assert answer["coverage"] == "not_covered" and "sourdough" in answer["uncovered"]
 
 
 def test_coverage_label_agrees_with_the_abstention_decision_on_the_gold_set(corpus_assistant):
@@ -20,10 +64,9 @@ def test_coverage_label_agrees_with_the_abstention_decision_on_the_gold_set(corp
         assert (kind == "not_covered") == answer.abstained, question["id"]
         assert (label == "Not covered") == answer.abstained and tip
         if not answer.abstained:
-            assert kind == getattr(answer, "coverage", "answered"), question["id"]
+            assert kind == answer.coverage, question["id"]
             assert label.startswith("Answered") or label.startswith("Partly covered")
         data = answer.to_dict()
         assert data["abstained"] == answer.abstained
-        if hasattr(answer, "coverage"):  # the same decision in /ask's and `ask --json`'s JSON
-            assert data["coverage"] == ("not_covered" if answer.abstained else kind)
+        assert data["coverage"] == ("not_covered" if answer.abstained else kind)  # /ask and ask --json
     assert {"answered", "not_covered"} <= kinds  # the gold set has both

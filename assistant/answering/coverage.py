@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from assistant.answering.citations import Sentence
+from assistant.answering.citations import Sentence, stems
+from assistant.text import content_words
+from assistant.types import Coverage, Passage
 
 NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
@@ -117,3 +119,36 @@ def _words(phrases: Iterable[str]) -> list[str]:
 
 def _stem(word: str) -> str:
     return re.sub(r"(ies|es|s)$", "", word.lower())
+
+
+# Words any question may use that say nothing about its topic.
+GENERIC = frozenset(
+    "what which when where who whom whose why how many much does did do can could should would will "
+    "best way ways role help helps helped used use using mean means kind kinds type types describe "
+    "tell know known example examples important main key effect effects impact study studies research "
+    "report paper authors find found findings work works make made get there their them they any some "
+    "one two also other others between among within during new like well based via per versus whether".split()
+)
+
+
+def key_terms(question: str) -> list[str]:
+    """The question's topic words: its content words that are not generic question words."""
+    words = [w for w in re.findall(r"[\w’'-]+", question) if w.lower() in content_words(question)]
+    return list(dict.fromkeys(w for w in words if w.lower() not in GENERIC))
+
+
+def uncovered_terms(question: str, passages: Iterable[Passage]) -> list[str]:
+    """The question's key terms that none of the passages (text or title) mentions, by crude stem."""
+    text = " ".join(f"{p.title} {p.text}" for p in passages).lower()
+    carried = stems(text)
+    return [
+        t
+        for t in key_terms(question)
+        if (t.lower() not in text if not t.isalpha() else not (stems(t) and stems(t) <= carried))
+    ]
+
+
+def coverage_of(question: str, cited: Iterable[Passage]) -> tuple[Coverage, list[str]]:
+    """An answer's coverage label: partial when a key term is in none of the passages it cites."""
+    missing = uncovered_terms(question, cited)
+    return ("partial" if missing else "answered"), missing

@@ -153,8 +153,8 @@ COVERAGE_TIPS = {
 
 def coverage(answer: Answer) -> tuple[str, str, str]:
     """(kind, label, one-line tooltip) from the answerer's own abstention decision, not a second guess."""
-    kind = "not_covered" if answer.abstained else getattr(answer, "coverage", None) or "answered"
-    uncovered = [str(u) for u in getattr(answer, "uncovered", None) or []]
+    kind = "not_covered" if answer.abstained else answer.coverage
+    uncovered = [str(u) for u in answer.uncovered]
     labels = {"answered": "Answered from the library", "partial": "Partly covered"}
     label = labels.get(kind, "Not covered")
     if kind == "partial" and uncovered:
