@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.assistant import ABSTAIN_TEXT
+from assistant.answering.extractive import ABSTAIN_TEXT
 from assistant.followups import NOT_COVERED, current_topic, names_own_topic, standalone_question
 
 

@@ -1,20 +1,32 @@
-"""The default answerer, no LLM: the retrieved sentences that best answer the question, quoted verbatim."""
+"""The default answerer, no LLM: the retrieved sentences that best answer the question, quoted verbatim.
+
+`ExtractiveAnswerer` is the whole of it: it scores the retrieved sentences (the rerank both answer
+modes use), decides when the library does not cover a question, chooses and composes the answer,
+and checks that a specific-fact question (a count, a date, a place) gets a sentence with that fact.
+"""
 
 from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
 from assistant.answering.citations import Sentence, passage_sentences
+from assistant.answering.coverage import coverage_of, expected_kind, missing_fact, uncovered_terms
+from assistant.answering.turn import ScoredSentence, Turn
 from assistant.sentences import ChunkSentences
 from assistant.store import Embedder
 from assistant.text import content_words
-from assistant.types import Citation, Passage
+from assistant.types import Answer, Citation, Passage
 
 MIN_WORDS = 5  # shorter "sentences" are headings, bylines or fragments
+ABSTAIN_TEXT = (
+    "The library does not cover this question: no passage answers it closely enough. "
+    "The nearest passages are listed below in case they help."
+)
 
 
 StoredSentences = Callable[[list[str]], dict[str, ChunkSentences]]  # chunk ids -> their stored vectors
@@ -58,7 +70,6 @@ class SentenceVectors:
         return found
 
 
-ScoredSentence = tuple[Sentence, float]
 CJK = re.compile(r"[\u3000-\u9fff\uac00-\ud7af]")
 
 
@@ -149,3 +160,83 @@ def compose(chosen: list[ScoredSentence], passages: list[Passage]) -> tuple[str,
 def _near_duplicate(a: str, b: str) -> bool:
     wa, wb = set(re.findall(r"\w+", a.lower())), set(re.findall(r"\w+", b.lower()))
     return len(wa & wb) / max(1, len(wa | wb)) > 0.7
+
+
+@dataclass
+class ExtractiveAnswerer:
+    """Rerank, abstain, or answer with the best sentences of the retrieved passages, each cited."""
+
+    vectors: SentenceVectors
+    max_sentences: int = 4
+    max_words: int = 120
+    min_relevance: float = 0.25  # below this best-passage similarity to the question: abstain
+
+    def rerank(self, turn: Turn) -> Turn:
+        """Score every sentence of the retrieved passages; the passage with the best one goes first."""
+        assert turn.query_vector is not None
+        turn.scored = score_sentences(
+            turn.standalone, turn.query_vector, turn.passages, self.vectors, _fact_check(turn.standalone)
+        )
+        turn.passages = rerank_passages(turn.passages, turn.scored)
+        turn.chosen = choose_sentences(
+            turn.scored, turn.passages, max_sentences=self.max_sentences, max_words=self.max_words
+        )
+        return turn
+
+    def should_abstain(self, passages: list[Passage]) -> bool:
+        best = max((p.relevance or 0.0 for p in passages), default=0.0)
+        return best < self.min_relevance
+
+    def abstain(self, turn: Turn, note: str | None = None) -> Answer:
+        """Not covered: the nearest passages, and the question's key terms none of them mentions."""
+        uncovered = uncovered_terms(turn.standalone, turn.passages)
+        text = ABSTAIN_TEXT + (f" No passage found mentions {', '.join(uncovered)}." if uncovered else "")
+        return Answer(
+            question=turn.question,
+            text=text,
+            citations=[],
+            retrieved=turn.passages,
+            abstained=True,
+            standalone_question=turn.standalone,
+            mode=turn.mode,
+            notes=[note] if note else [],
+            coverage="not_covered",
+            uncovered=uncovered,
+        )
+
+    def answer(self, turn: Turn) -> Answer:
+        """The chosen sentences, cited; an abstention when none answers or a wanted fact is missing."""
+        chosen = turn.chosen
+        if not chosen:
+            return self.abstain(turn, "no sentence in the retrieved passages answers the question")
+        gap = missing_fact(turn.standalone, [s for s, _ in chosen], _context_of(s.passage for s, _ in chosen))
+        if gap:
+            return self.abstain(turn, gap)
+        text, citations = compose(chosen, turn.passages)
+        coverage, uncovered = coverage_of(turn.standalone, [c.passage for c in citations])
+        return Answer(
+            question=turn.question,
+            text=text,
+            citations=citations,
+            retrieved=turn.passages,
+            abstained=False,
+            standalone_question=turn.standalone,
+            coverage=coverage,
+            uncovered=uncovered,
+        )
+
+
+def _fact_check(question: str) -> Callable[[Sentence], bool] | None:
+    """For a specific-fact question: does a sentence (in its document) carry that fact?"""
+    if expected_kind(question) is None:
+        return None
+    return lambda sentence: missing_fact(question, [sentence], _context_of([sentence.passage])) is None
+
+
+def _context_of(passages: Iterable[Passage]) -> str:
+    """Passage texts plus their documents' bibliographic facts (names a question may use)."""
+    parts = []
+    for passage in {p.id: p for p in passages}.values():
+        facts = [str(v) for k, v in passage.metadata.items() if k not in ("ordinal", "seed", "pipeline")]
+        parts += [passage.text, passage.title, *facts]
+    return "\n".join(parts)

@@ -3,16 +3,16 @@
 The model is a LangChain chat model: `ChatOpenAI` for any OpenAI-compatible server (Ollama's /v1,
 vLLM, llama.cpp's server, LM Studio, hosted APIs) or `ChatLlamaCpp` for a local GGUF file. Answer
 and rewrite are LCEL chains (prompt | model | parser). The answer is streamed sentence by sentence
-through `AnswerChecker`, so what the user sees while it streams is already checked.
+through `AnswerChecker`, so what the user sees while it streams is already checked. It reads a
+prepared Turn (rewritten, retrieved, reranked by the Assistant) and, when no sentence it wrote
+is supported, hands the turn to the fallback it is given (the extractive answerer).
 """
 
 from __future__ import annotations
 
 import re
-import time
 import warnings
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Sequence
 
 import openai
 from langchain_core.language_models import BaseChatModel
@@ -21,13 +21,13 @@ from langchain_core.prompts import ChatPromptTemplate
 
 from assistant.answering.citations import AnswerChecker, Sentence, answer_sentences
 from assistant.answering.coverage import coverage_of
+from assistant.answering.turn import Turn
 from assistant.followups import Message, needs_context, standalone_question, topic_history
 from assistant.settings import Settings
 from assistant.text import content_words, split_sentences
-from assistant.types import Answer, Filters, Passage
+from assistant.types import Answer, Passage
 
-if TYPE_CHECKING:
-    from assistant.assistant import Assistant, Turn
+Fallback = Callable[[Turn], Answer]  # the answer to give instead when the model's has no support
 
 ANSWER_SYSTEM = """You answer questions about partnerships between health care organizations, \
 public health agencies and community-based organizations, using only the numbered passages \
@@ -174,37 +174,12 @@ class LLMAnswerer:
         return standalone_question(question, history)
 
     # --- answers ----------------------------------------------------------------------------
-    def answer(self, assistant: Assistant, turn: Turn) -> Answer:
-        *_, result = self.answer_pieces(assistant, turn)  # the last piece is the Answer
+    def answer(self, turn: Turn, fallback: Fallback) -> Answer:
+        *_, result = self.answer_pieces(turn, fallback)  # the last piece is the Answer
         assert isinstance(result, Answer)
         return result
 
-    def stream_answer(
-        self, assistant: Assistant, question: str, history: Sequence[Message], filters: Filters
-    ) -> Iterator[str | Answer]:
-        """Checked text pieces as the model writes them, then the final Answer."""
-        from assistant.assistant import Turn
-
-        question = question.strip()
-        if not question:
-            raise ValueError("the question is empty")
-        started = time.perf_counter()
-        turn = assistant.prepare(Turn(question, tuple(history), filters, "llm"))
-        if assistant.should_abstain(turn.passages):
-            answer = assistant.abstain(turn)
-            yield answer.text
-        else:
-            answer_started = time.perf_counter()
-            for piece in self.answer_pieces(assistant, turn):
-                if isinstance(piece, Answer):
-                    answer = piece
-                else:
-                    yield piece
-            turn.timings["answer"] = _ms(answer_started)
-        answer.timings = {**turn.timings, "total": _ms(started)}
-        yield answer
-
-    def answer_pieces(self, assistant: Assistant, turn: Turn) -> Iterator[str | Answer]:
+    def answer_pieces(self, turn: Turn, fallback: Fallback) -> Iterator[str | Answer]:
         """Generate, check each sentence as it completes, show it once the answer has one supported one.
 
         Sentences are held back until one is supported: if none is, the extractive answer replaces
@@ -234,11 +209,11 @@ class LLMAnswerer:
         notes = [checker.summary(), *checker.notes] + ([failure] if failure else [])
         if not checker.supported:
             notes = [failure or "the model's answer had no sentence supported by a cited passage", *notes]
-            fallback = assistant.extractive(turn, mode="llm-fallback", notes=notes)
-            # Kept even when the extractive answerer abstains, which sets its own mode and note.
-            fallback.mode, fallback.notes = "llm-fallback", list(dict.fromkeys([*notes, *fallback.notes]))
-            yield fallback.text
-            yield fallback
+            instead = fallback(turn)
+            # Kept even when the fallback abstains, which sets its own mode and note.
+            instead.mode, instead.notes = "llm-fallback", list(dict.fromkeys([*notes, *instead.notes]))
+            yield instead.text
+            yield instead
             return
         coverage, uncovered = coverage_of(turn.standalone, [c.passage for c in checker.citations])
         yield Answer(
@@ -295,7 +270,3 @@ def _plausible_rewrite(rewritten: str, question: str, history: Sequence[Message]
         return False
     earlier = content_words(" ".join(m.get("content", "") for m in history))
     return not needs_context(question) or bool((new - own) & earlier)
-
-
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 1)

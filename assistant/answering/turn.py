@@ -1,0 +1,30 @@
+"""One question on its way through the chain: what the Assistant prepares and the answerers read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.answering.citations import Sentence
+from assistant.followups import Message
+from assistant.types import NO_FILTERS, Filters, Passage
+
+ScoredSentence = tuple[Sentence, float]
+
+
+@dataclass
+class Turn:
+    """What flows through the chain for one question."""
+
+    question: str
+    history: Sequence[Message] = ()
+    filters: Filters = NO_FILTERS
+    mode: str = "extractive"
+    standalone: str = ""
+    passages: list[Passage] = field(default_factory=list)
+    query_vector: np.ndarray | None = None
+    scored: list[ScoredSentence] = field(default_factory=list)
+    chosen: list[ScoredSentence] = field(default_factory=list)  # what both answerers quote from
+    timings: dict[str, float] = field(default_factory=dict)
