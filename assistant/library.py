@@ -12,6 +12,7 @@ import logging
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -24,7 +25,7 @@ from assistant.sentences import (
     encode_sentences,
     sentence_version,
 )
-from assistant.settings import Settings
+from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store import Embedder, StoreFull, VectorStore, is_disk_full
 from assistant.types import Passage
 
@@ -56,6 +57,32 @@ def sync_fields(record: DocumentRecord, passage: Passage) -> dict[str, object]:
     if fields["ordinal"] == 0:  # the document's bibliographic metadata, once per document
         fields["document"] = json.dumps(record.metadata, ensure_ascii=False, default=str)
     return fields
+
+
+def uploaded_file(key: str, uploads_dir: Path) -> Path | None:
+    """The stored upload a document key names, or None (a corpus file, or a file elsewhere).
+
+    Keys are relative to the project when the file is inside it (the default ./data is), else
+    absolute; either way the file must sit directly in uploads_dir and not be a link.
+    """
+    path = Path(key) if Path(key).is_absolute() else PROJECT_ROOT / key
+    if path.is_symlink() or not path.is_file():
+        return None
+    return path if path.parent.resolve() == uploads_dir.resolve() else None
+
+
+def delete_document(library: Library, key: str, uploads_dir: Path) -> tuple[bool, bool]:
+    """Remove a document from the library and, if it came from an upload, its stored file.
+
+    Returns (removed from the library, upload file deleted). The file goes only after the library
+    no longer holds the document (a failed removal raises first), so no document loses its file.
+    """
+    upload = uploaded_file(key, uploads_dir)
+    removed = library.remove(key)
+    if upload is None:
+        return removed, False
+    upload.unlink(missing_ok=True)
+    return removed, True
 
 
 @dataclass
@@ -98,10 +125,40 @@ class Library:
             and existing.metadata.get("pipeline") == self.pipeline
         )
 
+    # --- what the library holds (the UI and the CLI read these, never the catalog itself) ------
+    def documents(self) -> list[DocumentRecord]:
+        """Every document, by title."""
+        return self.catalog.documents()
+
+    def document(self, key: str) -> DocumentRecord | None:
+        return self.catalog.document(key)
+
+    def last_update(self) -> str | None:
+        """When a document was last added or replaced (UTC, "YYYY-MM-DD HH:MM:SS"), None when empty."""
+        return self.catalog.last_update()
+
+    def contains_text(self, snippet: str) -> bool:
+        """Whether some chunk holds this exact text (a scan: for a handful of checks, not per query)."""
+        return self.catalog.contains_text(snippet)
+
+    def sections(self, key: str, limit: int = 20) -> list[str]:
+        """A document's section headings, in reading order."""
+        return self.catalog.sections(key, limit)
+
+    def uploaded_file(self, key: str) -> Path | None:
+        """The file in uploads_dir this document came from, None for any other file."""
+        return uploaded_file(key, self.settings.uploads_dir)
+
+    # --- removing ----------------------------------------------------------------------------
     def remove(self, key: str) -> bool:
         old = self.catalog.remove_document(key)
         self.vectors.delete(sorted(old))
         return bool(old)
+
+    def delete(self, key: str) -> tuple[bool, bool]:
+        """Remove a document and, when it was uploaded, its stored file (corpus files stay):
+        (removed from the library, upload file deleted)."""
+        return delete_document(self, key, self.settings.uploads_dir)
 
     def reconcile(self) -> int:
         """Drop vectors the catalog does not know (left by a run killed between the two writes)."""

@@ -1,4 +1,5 @@
-"""The package reads as the flow: every import goes down the layers, and no import cycle exists.
+"""The package reads as the flow: every import goes down the layers, and no import cycle exists;
+the UI works through the Library's and the Assistant's operations, never the catalog.
 
 Walks every module of assistant/ with ast, counting every import of ours (module level, inside a
 function, under TYPE_CHECKING alike), so an upward import cannot hide in a function body.
@@ -110,3 +111,21 @@ def test_no_import_cycle():
 
     for module in sorted(edges):
         visit(module, [])
+
+
+def catalog_uses(path: Path) -> list[str]:
+    """Where a file reaches the catalog: `x.catalog`, or an import of assistant.catalog."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Attribute) and node.attr == "catalog":
+            found.append(f"{path.name}:{node.lineno} .catalog")
+        elif isinstance(node, ast.ImportFrom) and node.module == "assistant.catalog":
+            found.append(f"{path.name}:{node.lineno} from assistant.catalog import")
+        elif isinstance(node, ast.Import) and any(a.name == "assistant.catalog" for a in node.names):
+            found.append(f"{path.name}:{node.lineno} import assistant.catalog")
+    return found
+
+
+def test_the_ui_never_touches_the_catalog():
+    uses = [use for path in sorted((PACKAGE / "ui").rglob("*.py")) for use in catalog_uses(path)]
+    assert not uses, "the UI reaches into the catalog (use Library operations):\n" + "\n".join(uses)

@@ -8,10 +8,10 @@ import tempfile
 from pathlib import Path
 
 from assistant.ingest import document_key, ingest
-from assistant.library import Library
+from assistant.library import Library, delete_document, uploaded_file
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.sync import sync
-from assistant.ui.uploads import delete_document, store_upload, uploaded_file
+from assistant.ui.uploads import store_upload
 
 FINDINGS = PROJECT_ROOT / "corpus" / "communities-joined-in-action-findings.md"
 

@@ -17,6 +17,7 @@ import gradio as gr  # the package's __init__ (offline environment) has run befo
 
 from assistant.assistant import Assistant
 from assistant.followups import Message
+from assistant.library import Library
 from assistant.settings import Settings
 from assistant.types import Answer, Filters
 from assistant.ui import conversations as books
@@ -24,7 +25,7 @@ from assistant.ui import rendering
 from assistant.ui.conversations import ChatTurn, ServerBooks
 from assistant.ui.feedback import FeedbackStore, answer_record
 from assistant.ui.glance import example_questions, glance_html
-from assistant.ui.uploads import UPLOAD_SUFFIXES, delete_document, store_upload, uploaded_file
+from assistant.ui.uploads import UPLOAD_SUFFIXES, store_upload
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +183,8 @@ class ChatApp:
         self.downloads = Path(tempfile.mkdtemp(prefix="assistant-ui-"))
 
     @property
-    def library(self):
+    def library(self) -> Library:
+        """The Assistant's library: the handlers use its operations, never its catalog."""
         return self.bot.library
 
     @property
@@ -366,8 +368,7 @@ class ChatApp:
     def library_views(self, chosen_docs=None, chosen_types=None, chosen_years=None):
         """The document table, the delete list, the filter lists (keeping choices still valid), the
         library at a glance and the example questions."""
-        catalog = self.library.catalog
-        records = catalog.documents()
+        records = self.library.documents()
         docs = [(f"{r.title} ({r.key.rsplit('/', 1)[-1]})", r.key) for r in records]
         types = sorted({r.type for r in records if r.type})
         years = sorted({str(r.year) for r in records if r.year}, reverse=True)
@@ -376,14 +377,14 @@ class ChatApp:
             return [v for v in chosen or [] if v in valid]
 
         passages = sum(r.chunk_count for r in records)
-        examples = [{"text": q} for q in example_questions(catalog)]
+        examples = [{"text": q} for q in example_questions(self.library)]
         return (
             rendering.documents_html(records),
             gr.Dropdown(choices=docs, value=None),
             gr.Dropdown(choices=docs, value=keep(chosen_docs, {key for _, key in docs})),
             gr.Dropdown(choices=types, value=keep(chosen_types, set(types))),
             gr.Dropdown(choices=years, value=keep(chosen_years, set(years))),
-            glance_html(len(records), passages, catalog.last_update()),
+            glance_html(len(records), passages, self.library.last_update()),
             gr.Chatbot(examples=examples or None),
         )
 
@@ -417,9 +418,9 @@ class ChatApp:
         """Ask before deleting: what goes (the document, and its uploaded file if it was uploaded)."""
         if not key:
             return gr.Row(visible=False), "", "Choose a document to delete."
-        record = self.library.catalog.document(key)
+        record = self.library.document(key)
         title = record.title if record else key
-        upload = uploaded_file(key, self.settings.uploads_dir)
+        upload = self.library.uploaded_file(key)
         what = (
             f"Its uploaded file {upload.name} is deleted too."
             if upload
@@ -431,8 +432,8 @@ class ChatApp:
     def delete(self, key: str | None, *chosen):
         if not key:
             return "Choose a document to delete.", *self.library_views(*chosen), gr.Row(visible=False)
-        record = self.library.catalog.document(key)
-        removed, file_deleted = delete_document(self.library, key, self.settings.uploads_dir)
+        record = self.library.document(key)
+        removed, file_deleted = self.library.delete(key)
         title = record.title if record else key
         status = f"Deleted: {title}" if removed else f"Not in the library: {key}"
         if file_deleted:
@@ -479,7 +480,7 @@ def build(bot: Assistant, settings: Settings | None = None) -> gr.Blocks:
                         buttons=["copy"],
                         latex_delimiters=[],
                         placeholder="Ask a practice question, or pick an example.",
-                        examples=[{"text": q} for q in example_questions(ui.library.catalog)] or None,
+                        examples=[{"text": q} for q in example_questions(ui.library)] or None,
                         feedback_options=("Like", "Dislike"),
                         show_label=False,
                         layout="panel",

@@ -46,13 +46,15 @@ def gold_questions(path: Path = GOLD_QUESTIONS) -> list[dict]:
     return sorted(usable, key=rank)
 
 
-def example_questions(catalog, count: int = EXAMPLE_COUNT) -> list[str]:
-    """Up to `count` questions the current library can answer, each about a different document."""
+def example_questions(library, count: int = EXAMPLE_COUNT) -> list[str]:
+    """Up to `count` questions the current library can answer, each about a different document.
+
+    `library`: a Library (or anything with its documents(), contains_text() and sections())."""
     chosen: list[str] = []
     covered_docs: set[str] = set()
     for question in gold_questions():
         doc = next((t for t in question["tags"] if t.startswith("doc:")), question["id"])
-        if doc in covered_docs or not all(catalog.contains_text(e) for e in question["evidence"][:1]):
+        if doc in covered_docs or not all(library.contains_text(e) for e in question["evidence"][:1]):
             continue
         chosen.append(question["question"])
         covered_docs.add(doc)
@@ -60,8 +62,8 @@ def example_questions(catalog, count: int = EXAMPLE_COUNT) -> list[str]:
             return chosen
     if chosen:
         return chosen
-    for record in catalog.documents():  # a library without the gold documents: ask about its headings
-        heading = next((h for h in catalog.sections(record.key) if h.lower() not in GENERIC_HEADINGS), "")
+    for record in library.documents():  # a library without the gold documents: ask about its headings
+        heading = next((h for h in library.sections(record.key) if h.lower() not in GENERIC_HEADINGS), "")
         if heading and len(heading) <= 80:
             chosen.append(f"What does the library say about “{heading}”?")
         if len(chosen) == count:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.loading import LoadError, content_hash, decode_text
-from assistant.settings import PROJECT_ROOT
 
 UPLOAD_SUFFIXES = (".pdf", ".docx", ".html", ".htm", ".md", ".markdown", ".txt")
 TEXT_SUFFIXES = {".html", ".htm", ".md", ".markdown", ".txt"}
@@ -124,29 +123,3 @@ def _write_unique(folder: Path, name: str, data: bytes) -> Path:
             handle.write(data)
         return target
     raise UploadError("too many files with this name")
-
-
-def uploaded_file(key: str, uploads_dir: Path) -> Path | None:
-    """The stored upload a document key names, or None (a corpus file, or a file elsewhere).
-
-    Keys are relative to the project when the file is inside it (the default ./data is), else
-    absolute; either way the file must sit directly in uploads_dir and not be a link.
-    """
-    path = Path(key) if Path(key).is_absolute() else PROJECT_ROOT / key
-    if path.is_symlink() or not path.is_file():
-        return None
-    return path if path.parent.resolve() == uploads_dir.resolve() else None
-
-
-def delete_document(library, key: str, uploads_dir: Path) -> tuple[bool, bool]:
-    """Remove a document from the library and, if it came from an upload, its stored file.
-
-    Returns (removed from the library, upload file deleted). The file goes only after the library
-    no longer holds the document (a failed removal raises first), so no document loses its file.
-    """
-    upload = uploaded_file(key, uploads_dir)
-    removed = library.remove(key)
-    if upload is None:
-        return removed, False
-    upload.unlink(missing_ok=True)
-    return removed, True
