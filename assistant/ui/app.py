@@ -10,7 +10,10 @@ import ipaddress
 import logging
 import tempfile
 from datetime import datetime
+from functools import cache
+from importlib import resources
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr  # the package's __init__ (offline environment) has run before this module
@@ -29,106 +32,15 @@ from assistant.ui.uploads import UPLOAD_SUFFIXES, store_upload
 
 log = logging.getLogger(__name__)
 
-# Citation links open their source; the copy button copies the answer as plain text, not our HTML.
-JS = """
-() => {
-  const plain = (raw) => {
-    if (typeof raw !== 'string' || !raw.includes('pa-turn')) return raw;
-    const doc = new DOMParser().parseFromString(raw, 'text/html');  // an inert document: nothing runs
-    const text = doc.querySelector('.pa-text, .pa-notice');
-    const refs = [...doc.querySelectorAll('.pa-sources .pa-source summary')].map((s) => s.textContent.trim());
-    const head = text ? text.textContent.trim() : '';
-    return [head, ...(refs.length ? ['', 'Sources:', ...refs] : [])].join('\\n');
-  };
-  if (navigator.clipboard) {
-    const write = navigator.clipboard.writeText.bind(navigator.clipboard);
-    navigator.clipboard.writeText = (text) => write(plain(text));
-  }
-  // Each new answer is shown from its first line (the chat's own autoscroll would show its sources).
-  const scroller = (el) => {
-    for (let p = el.parentElement; p; p = p.parentElement) {
-      const style = getComputedStyle(p);
-      if (/(auto|scroll)/.test(style.overflowY) && p.scrollHeight > p.clientHeight) return p;
-    }
-    return null;
-  };
-  let shown = null;
-  new MutationObserver(() => {
-    const turns = document.querySelectorAll('#chat .pa-turn');
-    const last = turns[turns.length - 1];
-    if (!last || last === shown) return;
-    shown = last;
-    const start = last.querySelector('.pa-coverage, .pa-text, .pa-notice') || last;
-    const box = scroller(last);
-    if (box) box.scrollTop += start.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
-    const chat = document.getElementById('chat');
-    if (chat && chat.getBoundingClientRect().top < 0) chat.scrollIntoView({block: 'start'});
-  }).observe(document.body, {childList: true, subtree: true});
-  document.addEventListener('click', (event) => {
-    const link = event.target.closest && event.target.closest('a.pa-cite');
-    if (!link) return;
-    event.preventDefault();
-    event.stopPropagation();
-    const source = document.getElementById((link.getAttribute('href') || '').slice(1));
-    if (!source || source.tagName !== 'DETAILS') return;
-    source.open = true;
-    source.scrollIntoView({block: 'nearest', behavior: 'smooth'});
-    source.classList.add('pa-flash');
-    setTimeout(() => source.classList.remove('pa-flash'), 1600);
-  }, true);
-}
-"""
+STATIC = resources.files("assistant.ui") / "static"  # package data (pyproject.toml), so installs have it
 
-# Our own "Copy conversation": the server's plain text of every question, answer and its sources.
-COPY_CONVERSATION_JS = "(text) => { if (text) navigator.clipboard.writeText(text); }"
-# After a rating, the message and the comment box come into view (they sit below the chat).
-SHOW_FEEDBACK_JS = """
-() => setTimeout(() => {
-  const box = document.getElementById('comment') || document.getElementById('feedback');
-  if (box) box.scrollIntoView({block: 'center', behavior: 'smooth'});
-}, 150)
-"""
 
-CSS = """
-.pa-turn p { margin: 0 0 .5em; }
-.pa-head { font-weight: 600; margin-top: .6em !important; }
-.pa-cite { font-weight: 600; text-decoration: none; padding: 0 1px; }
-.pa-source { border: 1px solid var(--border-color-primary); border-radius: 6px; margin: .3em 0;
-  padding: .25em .6em; }
-.pa-source summary { cursor: pointer; }
-.pa-source[open] summary { margin-bottom: .3em; }
-.pa-passage { font-size: .92em; line-height: 1.45; overflow-wrap: anywhere; }
-.pa-passage mark { background: #ffe58a; color: #111; padding: 0 2px; border-radius: 2px; }
-.pa-file, .pa-note { font-size: .82em; color: #4b5563; margin-top: .3em; }
-.dark .pa-file, .dark .pa-note { color: #cbd5e1; }
-.pa-notice strong { color: var(--body-text-color); }
-.pa-abstained .pa-notice { border-left: 4px solid #b45309; padding-left: .6em; }
-.pa-flash { outline: 3px solid #2563eb; }
-.pa-results, .pa-docs { width: 100%; border-collapse: collapse; }
-.pa-docs td:nth-child(n+3), .pa-docs th:nth-child(n+3) { text-align: right; white-space: nowrap; }
-.pa-narrow { display: none; }
-@media (max-width: 600px) { .pa-docs .pa-wide { display: none; } .pa-narrow { display: inline; } }
-.pa-results td, .pa-results th, .pa-docs td, .pa-docs th { padding: 4px 6px; text-align: left;
-  border-bottom: 1px solid var(--border-color-primary); overflow-wrap: break-word; }
-.pa-skipped td:nth-child(2), .pa-duplicate td:nth-child(2) { color: #b91c1c; font-weight: 600; }
-.pa-added td:nth-child(2) { color: #15803d; font-weight: 600; }
-.pa-passage .pa-h { display: block; font-weight: 700; margin: .4em 0 .15em; }
-.pa-coverage { display: inline-block; font-size: .8em; font-weight: 600; border-radius: 999px;
-  padding: 1px 9px; margin: 0 0 .4em !important; cursor: help; }
-.pa-answered { background: #dcfce7; color: #14532d; }
-.pa-partial { background: #fef3c7; color: #713f12; }
-.pa-not_covered { background: #fee2e2; color: #7f1d1d; }
-.pa-filtered, .pa-limits { font-size: .85em; color: #1e3a8a; margin: 0 0 .4em !important; }
-.dark .pa-filtered, .dark .pa-limits { color: #bfdbfe; }
-.pa-glance { margin: 0 !important; font-size: .9em; }
-.pa-hidden { display: none !important; }
-.pa-more .pa-head { font-size: .92em; }
-/* The chat's "scroll to the end" button sits in the corner beside the text, never on it. */
-#chat .scroll-down-button-container { left: auto !important; right: 6px !important; bottom: 6px !important;
-  transform: none !important; }
-#chat [role=log] { padding-right: 40px; }
-@media (max-width: 700px) { #conversation-panel { order: 2; } }
-"""
+@cache
+def asset(name: str) -> str:
+    """A file of static/, read once: app.css (the answers' look), app.js (citation links open their
+    source, the copy button copies plain text, each new answer shown from its first line),
+    copy-conversation.js and show-feedback.js (the comment box comes into view after a rating)."""
+    return STATIC.joinpath(name).read_text(encoding="utf-8")
 
 
 def messages(turns: list[ChatTurn]) -> list[dict[str, str]]:
@@ -442,215 +354,290 @@ class ChatApp:
 
 
 def build(bot: Assistant, settings: Settings | None = None) -> gr.Blocks:
+    """The page: a tab each for chat, library and settings, then their events, in that order."""
     ui = ChatApp(bot, settings)
     with gr.Blocks(title="Partnership Assistant", analytics_enabled=False) as demo:
         gr.Markdown(
             "## Partnership Assistant\nCited answers from the library on partnerships between health care, "
             "public health and community-based organizations. Click a number like [1] to open its source."
         )
-        turns = gr.State([])
-        rated = gr.State(None)
-        current = gr.State(None)
-        if ui.server_books:  # signed in: conversations live on the server, nothing in the browser
-            book = gr.State(books.empty_book())
-        else:
-            book = gr.BrowserState(
-                books.empty_book(), storage_key=books.BROWSER_KEY, secret=books.BROWSER_SECRET
-            )
+        state = session_state(ui)
         with gr.Tabs() as tabs:
-            with gr.Tab("Chat", id="chat"), gr.Row(elem_id="chat-row"):
-                with gr.Column(scale=1, min_width=220, elem_id="conversation-panel"):
-                    conversation_list = gr.Radio(
-                        [], label="Conversations", elem_id="conversations", container=True
-                    )
-                    conversation_title = gr.Textbox(
-                        label="Title", lines=1, max_lines=1, elem_id="conversation-title"
-                    )
-                    with gr.Row():
-                        rename = gr.Button("Rename", size="sm", elem_id="rename-conversation")
-                        forget = gr.Button("Delete", size="sm", variant="stop", elem_id="delete-conversation")
-                with gr.Column(scale=4, min_width=300):
-                    with gr.Row(elem_id="library-glance", equal_height=True):
-                        glance = gr.HTML(elem_id="glance-text")
-                        to_library = gr.Button("Library tab", size="sm", scale=0, min_width=110)
-                    chatbot = gr.Chatbot(
-                        elem_id="chat",
-                        height="62vh",
-                        min_height=320,
-                        buttons=["copy"],
-                        latex_delimiters=[],
-                        placeholder="Ask a practice question, or pick an example.",
-                        examples=[{"text": q} for q in example_questions(ui.library)] or None,
-                        feedback_options=("Like", "Dislike"),
-                        show_label=False,
-                        layout="panel",
-                        autoscroll=False,  # our script shows each new answer from its first line
-                    )
-                    with gr.Row(visible=False, elem_id="active-filters", equal_height=True) as limits_row:
-                        limits = gr.HTML()
-                        clear_limits = gr.Button("Clear limits", size="sm", scale=0, min_width=110)
-                    with gr.Row(equal_height=True):
-                        question = gr.Textbox(
-                            elem_id="question",
-                            placeholder="Ask about partnerships… (Enter to send)",
-                            show_label=False,
-                            lines=1,
-                            max_lines=6,
-                            scale=8,
-                            min_width=200,
-                            autofocus=True,
-                        )
-                        send = gr.Button("Send", variant="primary", scale=1, min_width=80)
-                    with gr.Row():
-                        new_chat = gr.Button("New conversation", size="sm", elem_id="new-chat")
-                        copy_all = gr.Button("Copy conversation", size="sm", elem_id="copy-conversation")
-                        export = gr.DownloadButton(
-                            "Export conversation (Markdown)", size="sm", elem_id="export"
-                        )
-                    conversation_text = gr.Textbox(elem_id="conversation-text", elem_classes=["pa-hidden"])
-                    chat_status = gr.Markdown(elem_id="chat-status")
-                    with gr.Accordion("Feedback", open=False, elem_id="feedback") as feedback_box:
-                        gr.Markdown(
-                            "Rate an answer with the thumbs under it; comment on the last rated one here."
-                        )
-                        feedback_status = gr.Markdown(elem_id="feedback-status")
-                        comment = gr.Textbox(label="Comment", lines=2, elem_id="comment")
-                        with gr.Row():
-                            send_comment = gr.Button("Save comment", size="sm", elem_id="save-comment")
-                            feedback_file = gr.DownloadButton(
-                                "Download all feedback (JSONL)", size="sm", elem_id="feedback-download"
-                            )
-                    with gr.Accordion("Limit the chat to documents, types or years", open=False):
-                        only_docs = gr.Dropdown([], multiselect=True, label="Documents", elem_id="only-docs")
-                        only_types = gr.Dropdown([], multiselect=True, label="Types", elem_id="only-types")
-                        only_years = gr.Dropdown([], multiselect=True, label="Years", elem_id="only-years")
-            with gr.Tab("Library", id="library"):
-                documents = gr.HTML(elem_id="documents")
-                limit = f"up to {ui.settings.max_upload_mb:g} MB"
-                files = gr.File(
-                    label=f"Add documents ({', '.join(UPLOAD_SUFFIXES)}; {limit})",
-                    file_count="multiple",
-                    file_types=list(UPLOAD_SUFFIXES),
-                    type="filepath",
-                    elem_id="upload",
-                )
-                add = gr.Button("Add to library", variant="primary", elem_id="add")
-                results = gr.HTML(elem_id="upload-results")
-                with gr.Row():
-                    doomed = gr.Dropdown(
-                        [],
-                        label="Delete a document",
-                        info="An uploaded file is deleted with it; corpus/ files return at the next start.",
-                        scale=4,
-                        elem_id="delete-choice",
-                    )
-                    delete = gr.Button(
-                        "Delete…", variant="stop", scale=1, min_width=80, size="md", elem_id="delete"
-                    )
-                with gr.Row(visible=False, elem_id="delete-confirm") as confirm_row:
-                    confirm_text = gr.HTML()
-                    delete_yes = gr.Button("Yes, delete", variant="stop", size="sm", elem_id="delete-yes")
-                    delete_no = gr.Button("Cancel", size="sm", elem_id="delete-no")
-                delete_status = gr.Markdown(elem_id="delete-status")
-            with gr.Tab("Settings", id="settings"):
-                mode = gr.Radio(
-                    ui.modes,
-                    value=ui.settings.answer_mode if ui.settings.answer_mode in ui.modes else "extractive",
-                    label="Answer mode",
-                    info="extractive: sentences quoted from the library. "
-                    + (
-                        "llm: written by the configured model."
-                        if len(ui.modes) > 1
-                        else "No LLM is configured."
-                    ),
-                )
-                top_k = gr.Slider(
-                    1,
-                    12,
-                    ui.settings.retrieval.k,
-                    step=1,
-                    label="Passages retrieved per question",
-                    elem_id="top-k",
-                )
-
-        private = {"api_visibility": "private"}
-        chat_inputs = [question, turns, mode, top_k, only_docs, only_types, only_years]
-        chat_outputs = [question, chatbot, turns, export, conversation_text]
-        saved = [current, conversation_list, conversation_title, book]
-        view = [chatbot, turns, current, conversation_list, conversation_title, export, conversation_text]
-        question.submit(ui.respond, chat_inputs, chat_outputs, api_name="chat").then(
-            ui.remember, [turns, current, book], saved, **private
-        )
-        send.click(ui.respond, chat_inputs, chat_outputs, **private).then(
-            ui.remember, [turns, current, book], saved, **private
-        )
-        chatbot.example_select(example_text, None, question, **private).then(
-            ui.respond, chat_inputs, chat_outputs, **private
-        ).then(ui.remember, [turns, current, book], saved, **private)
-        new_chat.click(
-            ui.new_conversation,
-            None,
-            [
-                chatbot,
-                turns,
-                rated,
-                export,
-                question,
-                current,
-                conversation_list,
-                conversation_title,
-                conversation_text,
-                feedback_status,
-                chat_status,
-            ],
-            api_name="new_conversation",  # API clients start a new conversation in their session too
-        )
-        chatbot.clear(
-            lambda: ([], None, None, None, ""),
-            None,
-            [turns, rated, export, current, conversation_text],
-            **private,
-        )
-        copy_all.click(None, [conversation_text], None, js=COPY_CONVERSATION_JS, **private)
-        export.click(ui.export_status, [turns], [chat_status], **private)
-        conversation_list.input(
-            ui.open_conversation,
-            [conversation_list, book],
-            [*view, rated, feedback_status, chat_status],
-            **private,
-        )
-        rename.click(
-            ui.rename_conversation,
-            [conversation_title, current, book],
-            [conversation_list, book, chat_status],
-            **private,
-        )
-        forget.click(ui.forget_conversation, [current, book], [*view, book, chat_status], **private)
-        demo.load(ui.restore, [book], view, **private)
-
-        chatbot.like(
-            ui.on_like, turns, [rated, feedback_status, feedback_file, feedback_box], **private
-        ).then(None, js=SHOW_FEEDBACK_JS, **private)
-        send_comment.click(
-            ui.on_comment, [comment, rated, turns], [comment, feedback_status, feedback_file], **private
-        )
-
-        chosen = [only_docs, only_types, only_years]
-        for dropdown in chosen:
-            dropdown.change(ui.limits_view, chosen, [limits_row, limits], **private)
-        clear_limits.click(lambda: ([], [], []), None, chosen, **private)
-        views = [documents, doomed, *chosen, glance, chatbot]
-        demo.load(ui.page_views, chosen, views[:-1], **private)
-        demo.load(ui.export_feedback, None, feedback_file, **private)
-        to_library.click(lambda: gr.Tabs(selected="library"), None, tabs, **private)
-        add.click(ui.upload, [files, *chosen], [results, files, *views], **private)
-        delete.click(ui.confirm_delete, [doomed], [confirm_row, confirm_text, delete_status], **private)
-        delete_yes.click(ui.delete, [doomed, *chosen], [delete_status, *views, confirm_row], **private)
-        delete_no.click(
-            lambda: (gr.Row(visible=False), "Nothing deleted."), None, [confirm_row, delete_status], **private
-        )
+            chat = chat_tab(ui)
+            library = library_tab(ui)
+            options = settings_tab(ui)
+        wire_chat(ui, state, chat, options)
+        wire_conversations(demo, ui, state, chat)
+        wire_feedback(ui, state, chat)
+        wire_library(demo, ui, tabs, chat, library)
         gr.api(ui.ask, api_name="ask")
     return demo
+
+
+def session_state(ui: ChatApp) -> SimpleNamespace:
+    """Per browser session: the turns, the last rated answer, the open conversation and the stored book."""
+    if ui.server_books:  # signed in: conversations live on the server, nothing in the browser
+        book = gr.State(books.empty_book())
+    else:
+        book = gr.BrowserState(books.empty_book(), storage_key=books.BROWSER_KEY, secret=books.BROWSER_SECRET)
+    return SimpleNamespace(turns=gr.State([]), rated=gr.State(None), current=gr.State(None), book=book)
+
+
+# --- layout, a tab at a time ---------------------------------------------------------------------
+def chat_tab(ui: ChatApp) -> SimpleNamespace:
+    with gr.Tab("Chat", id="chat"), gr.Row(elem_id="chat-row"):
+        with gr.Column(scale=1, min_width=220, elem_id="conversation-panel"):
+            panel = conversation_panel()
+        with gr.Column(scale=4, min_width=300):
+            chat = chat_column(ui)
+            feedback = feedback_panel()
+            limits = limits_panel()
+    return SimpleNamespace(**vars(panel), **vars(chat), **vars(feedback), **vars(limits))
+
+
+def conversation_panel() -> SimpleNamespace:
+    """The stored conversations: the list, the open one's title, rename and delete."""
+    conversation_list = gr.Radio([], label="Conversations", elem_id="conversations", container=True)
+    conversation_title = gr.Textbox(label="Title", lines=1, max_lines=1, elem_id="conversation-title")
+    with gr.Row():
+        rename = gr.Button("Rename", size="sm", elem_id="rename-conversation")
+        forget = gr.Button("Delete", size="sm", variant="stop", elem_id="delete-conversation")
+    return SimpleNamespace(
+        conversation_list=conversation_list, conversation_title=conversation_title, rename=rename,
+        forget=forget,
+    )  # fmt: skip
+
+
+def chat_column(ui: ChatApp) -> SimpleNamespace:
+    """The library at a glance, the chat, the active limits, the question box and the chat's buttons."""
+    with gr.Row(elem_id="library-glance", equal_height=True):
+        glance = gr.HTML(elem_id="glance-text")
+        to_library = gr.Button("Library tab", size="sm", scale=0, min_width=110)
+    chatbot = gr.Chatbot(
+        elem_id="chat",
+        height="62vh",
+        min_height=320,
+        buttons=["copy"],
+        latex_delimiters=[],
+        placeholder="Ask a practice question, or pick an example.",
+        examples=[{"text": q} for q in example_questions(ui.library)] or None,
+        feedback_options=("Like", "Dislike"),
+        show_label=False,
+        layout="panel",
+        autoscroll=False,  # our script shows each new answer from its first line
+    )
+    with gr.Row(visible=False, elem_id="active-filters", equal_height=True) as limits_row:
+        limits = gr.HTML()
+        clear_limits = gr.Button("Clear limits", size="sm", scale=0, min_width=110)
+    with gr.Row(equal_height=True):
+        question = gr.Textbox(
+            elem_id="question",
+            placeholder="Ask about partnerships… (Enter to send)",
+            show_label=False,
+            lines=1,
+            max_lines=6,
+            scale=8,
+            min_width=200,
+            autofocus=True,
+        )
+        send = gr.Button("Send", variant="primary", scale=1, min_width=80)
+    with gr.Row():
+        new_chat = gr.Button("New conversation", size="sm", elem_id="new-chat")
+        copy_all = gr.Button("Copy conversation", size="sm", elem_id="copy-conversation")
+        export = gr.DownloadButton("Export conversation (Markdown)", size="sm", elem_id="export")
+    conversation_text = gr.Textbox(elem_id="conversation-text", elem_classes=["pa-hidden"])
+    chat_status = gr.Markdown(elem_id="chat-status")
+    return SimpleNamespace(
+        glance=glance, to_library=to_library, chatbot=chatbot, limits_row=limits_row, limits=limits,
+        clear_limits=clear_limits, question=question, send=send, new_chat=new_chat, copy_all=copy_all,
+        export=export, conversation_text=conversation_text, chat_status=chat_status,
+    )  # fmt: skip
+
+
+def feedback_panel() -> SimpleNamespace:
+    with gr.Accordion("Feedback", open=False, elem_id="feedback") as feedback_box:
+        gr.Markdown("Rate an answer with the thumbs under it; comment on the last rated one here.")
+        feedback_status = gr.Markdown(elem_id="feedback-status")
+        comment = gr.Textbox(label="Comment", lines=2, elem_id="comment")
+        with gr.Row():
+            send_comment = gr.Button("Save comment", size="sm", elem_id="save-comment")
+            feedback_file = gr.DownloadButton(
+                "Download all feedback (JSONL)", size="sm", elem_id="feedback-download"
+            )
+    return SimpleNamespace(
+        feedback_box=feedback_box, feedback_status=feedback_status, comment=comment,
+        send_comment=send_comment, feedback_file=feedback_file,
+    )  # fmt: skip
+
+
+def limits_panel() -> SimpleNamespace:
+    with gr.Accordion("Limit the chat to documents, types or years", open=False):
+        only_docs = gr.Dropdown([], multiselect=True, label="Documents", elem_id="only-docs")
+        only_types = gr.Dropdown([], multiselect=True, label="Types", elem_id="only-types")
+        only_years = gr.Dropdown([], multiselect=True, label="Years", elem_id="only-years")
+    return SimpleNamespace(only_docs=only_docs, only_types=only_types, only_years=only_years)
+
+
+def library_tab(ui: ChatApp) -> SimpleNamespace:
+    """The documents, adding files, and deleting one (after a confirmation)."""
+    with gr.Tab("Library", id="library"):
+        documents = gr.HTML(elem_id="documents")
+        limit = f"up to {ui.settings.max_upload_mb:g} MB"
+        files = gr.File(
+            label=f"Add documents ({', '.join(UPLOAD_SUFFIXES)}; {limit})",
+            file_count="multiple",
+            file_types=list(UPLOAD_SUFFIXES),
+            type="filepath",
+            elem_id="upload",
+        )
+        add = gr.Button("Add to library", variant="primary", elem_id="add")
+        results = gr.HTML(elem_id="upload-results")
+        with gr.Row():
+            doomed = gr.Dropdown(
+                [],
+                label="Delete a document",
+                info="An uploaded file is deleted with it; corpus/ files return at the next start.",
+                scale=4,
+                elem_id="delete-choice",
+            )
+            delete = gr.Button("Delete…", variant="stop", scale=1, min_width=80, size="md", elem_id="delete")
+        with gr.Row(visible=False, elem_id="delete-confirm") as confirm_row:
+            confirm_text = gr.HTML()
+            delete_yes = gr.Button("Yes, delete", variant="stop", size="sm", elem_id="delete-yes")
+            delete_no = gr.Button("Cancel", size="sm", elem_id="delete-no")
+        delete_status = gr.Markdown(elem_id="delete-status")
+    return SimpleNamespace(
+        documents=documents, files=files, add=add, results=results, doomed=doomed, delete=delete,
+        confirm_row=confirm_row, confirm_text=confirm_text, delete_yes=delete_yes, delete_no=delete_no,
+        delete_status=delete_status,
+    )  # fmt: skip
+
+
+def settings_tab(ui: ChatApp) -> SimpleNamespace:
+    """The answer mode (the LLM only when one is configured) and how many passages are retrieved."""
+    with gr.Tab("Settings", id="settings"):
+        llm = "llm: written by the configured model." if len(ui.modes) > 1 else "No LLM is configured."
+        mode = gr.Radio(
+            ui.modes,
+            value=ui.settings.answer_mode if ui.settings.answer_mode in ui.modes else "extractive",
+            label="Answer mode",
+            info="extractive: sentences quoted from the library. " + llm,
+        )
+        top_k = gr.Slider(
+            1, 12, ui.settings.retrieval.k, step=1, label="Passages retrieved per question", elem_id="top-k"
+        )
+    return SimpleNamespace(mode=mode, top_k=top_k)
+
+
+# --- events ----------------------------------------------------------------------------------------
+PRIVATE = {"api_visibility": "private"}
+
+
+def wire_chat(ui: ChatApp, state: SimpleNamespace, chat: SimpleNamespace, options: SimpleNamespace) -> None:
+    """Asking (Enter, Send, an example), then the conversation saved; new, clear, copy and export."""
+    chosen = [chat.only_docs, chat.only_types, chat.only_years]
+    chat_inputs = [chat.question, state.turns, options.mode, options.top_k, *chosen]
+    chat_outputs = [chat.question, chat.chatbot, state.turns, chat.export, chat.conversation_text]
+    saved = [state.current, chat.conversation_list, chat.conversation_title, state.book]
+    remember = (ui.remember, [state.turns, state.current, state.book], saved)
+    chat.question.submit(ui.respond, chat_inputs, chat_outputs, api_name="chat").then(*remember, **PRIVATE)
+    chat.send.click(ui.respond, chat_inputs, chat_outputs, **PRIVATE).then(*remember, **PRIVATE)
+    chat.chatbot.example_select(example_text, None, chat.question, **PRIVATE).then(
+        ui.respond, chat_inputs, chat_outputs, **PRIVATE
+    ).then(*remember, **PRIVATE)
+    chat.new_chat.click(
+        ui.new_conversation,
+        None,
+        [
+            chat.chatbot, state.turns, state.rated, chat.export, chat.question, state.current,
+            chat.conversation_list, chat.conversation_title, chat.conversation_text, chat.feedback_status,
+            chat.chat_status,
+        ],
+        api_name="new_conversation",  # API clients start a new conversation in their session too
+    )  # fmt: skip
+    chat.chatbot.clear(
+        lambda: ([], None, None, None, ""),
+        None,
+        [state.turns, state.rated, chat.export, state.current, chat.conversation_text],
+        **PRIVATE,
+    )
+    chat.copy_all.click(None, [chat.conversation_text], None, js=asset("copy-conversation.js"), **PRIVATE)
+    chat.export.click(ui.export_status, [state.turns], [chat.chat_status], **PRIVATE)
+
+
+def wire_conversations(demo: gr.Blocks, ui: ChatApp, state: SimpleNamespace, chat: SimpleNamespace) -> None:
+    """Open, rename and delete a stored conversation; the latest one reopened on page load."""
+    view = [
+        chat.chatbot, state.turns, state.current, chat.conversation_list, chat.conversation_title,
+        chat.export, chat.conversation_text,
+    ]  # fmt: skip
+    chat.conversation_list.input(
+        ui.open_conversation,
+        [chat.conversation_list, state.book],
+        [*view, state.rated, chat.feedback_status, chat.chat_status],
+        **PRIVATE,
+    )
+    chat.rename.click(
+        ui.rename_conversation,
+        [chat.conversation_title, state.current, state.book],
+        [chat.conversation_list, state.book, chat.chat_status],
+        **PRIVATE,
+    )
+    chat.forget.click(
+        ui.forget_conversation, [state.current, state.book], [*view, state.book, chat.chat_status], **PRIVATE
+    )
+    demo.load(ui.restore, [state.book], view, **PRIVATE)
+
+
+def wire_feedback(ui: ChatApp, state: SimpleNamespace, chat: SimpleNamespace) -> None:
+    """A thumb on an answer records it (and brings the comment box into view); a comment follows."""
+    chat.chatbot.like(
+        ui.on_like,
+        state.turns,
+        [state.rated, chat.feedback_status, chat.feedback_file, chat.feedback_box],
+        **PRIVATE,
+    ).then(None, js=asset("show-feedback.js"), **PRIVATE)
+    chat.send_comment.click(
+        ui.on_comment,
+        [chat.comment, state.rated, state.turns],
+        [chat.comment, chat.feedback_status, chat.feedback_file],
+        **PRIVATE,
+    )
+
+
+def wire_library(
+    demo: gr.Blocks, ui: ChatApp, tabs: gr.Tabs, chat: SimpleNamespace, library: SimpleNamespace
+) -> None:
+    """The limits; the library's views on page load and after an upload or a delete."""
+    chosen = [chat.only_docs, chat.only_types, chat.only_years]
+    for dropdown in chosen:
+        dropdown.change(ui.limits_view, chosen, [chat.limits_row, chat.limits], **PRIVATE)
+    chat.clear_limits.click(lambda: ([], [], []), None, chosen, **PRIVATE)
+    views = [library.documents, library.doomed, *chosen, chat.glance, chat.chatbot]
+    demo.load(ui.page_views, chosen, views[:-1], **PRIVATE)
+    demo.load(ui.export_feedback, None, chat.feedback_file, **PRIVATE)
+    chat.to_library.click(lambda: gr.Tabs(selected="library"), None, tabs, **PRIVATE)
+    library.add.click(
+        ui.upload, [library.files, *chosen], [library.results, library.files, *views], **PRIVATE
+    )
+    library.delete.click(
+        ui.confirm_delete,
+        [library.doomed],
+        [library.confirm_row, library.confirm_text, library.delete_status],
+        **PRIVATE,
+    )
+    library.delete_yes.click(
+        ui.delete,
+        [library.doomed, *chosen],
+        [library.delete_status, *views, library.confirm_row],
+        **PRIVATE,
+    )
+    library.delete_no.click(
+        lambda: (gr.Row(visible=False), "Nothing deleted."),
+        None,
+        [library.confirm_row, library.delete_status],
+        **PRIVATE,
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -687,8 +674,8 @@ def launch(demo: gr.Blocks, settings: Settings, host: str, port: int | None, **o
         auth=auth,
         max_file_size=f"{settings.max_upload_mb:g}mb",
         theme=theme,
-        css=CSS,
-        js=JS,
+        css=asset("app.css"),
+        js=asset("app.js"),
         footer_links=["api"],
         ssr_mode=False,
         pwa=False,

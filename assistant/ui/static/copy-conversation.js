@@ -1,0 +1,1 @@
+(text) => { if (text) navigator.clipboard.writeText(text); }
