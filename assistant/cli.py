@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import assistant  # noqa: F401  (sets the offline environment first)
-from assistant.settings import Settings
+from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store import StoreUnavailable
+
+BENCHMARKS = PROJECT_ROOT / "benchmarks"  # the checkout's benchmark scripts, beside the package
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,12 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     sync.set_defaults(func=run_sync)
 
-    for module in ("assistant.evaluation.cli", "assistant.ui.command", "assistant.bench"):
+    for module in ("assistant.evaluation.cli", "assistant.ui.command"):
         try:
             __import__(module, fromlist=["register"]).register(sub)
         except ModuleNotFoundError as exc:
             if exc.name != module:
                 raise
+    register_bench(sub)
 
     args = parser.parse_args(argv)
     try:
@@ -130,6 +135,49 @@ def run_sync(args: argparse.Namespace) -> int:
 
     print(sync(Library.open(Settings())).summary())
     return 0
+
+
+def benchmark_script(name: str) -> ModuleType | None:
+    """benchmarks/NAME.py of the checkout as module benchmarks_NAME, or None when it is not there
+    (an install without the checkout). Loaded by its path: pysbd installs a top-level package named
+    `benchmarks`, so `import benchmarks.NAME` would look in that one."""
+    path = BENCHMARKS / f"{name}.py"
+    module_name = f"benchmarks_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    if not path.is_file():
+        return None
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec and spec.loader
+    module = sys.modules[module_name] = importlib.util.module_from_spec(spec)  # dataclasses look it up
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module
+
+
+def register_bench(sub: argparse._SubParsersAction) -> None:
+    """`assistant bench` forwards to benchmarks/bench.py (the speed benchmark is not part of the
+    product package); without it, the command says where it is to be found."""
+    script = benchmark_script("bench")
+    if script is not None:
+        script.add_arguments(sub.add_parser("bench", help=script.HELP))
+        return
+    # Options are taken as plain words ("+" prefixes none of them), so any of them reach the message.
+    bench = sub.add_parser("bench", help="speed benchmark (benchmarks/bench.py)", prefix_chars="+")
+    bench.add_argument("options", nargs="*")
+    bench.set_defaults(func=no_bench)
+
+
+def no_bench(args: argparse.Namespace) -> int:
+    print(
+        f"error: the speed benchmark is not here ({BENCHMARKS / 'bench.py'}): it lives in a checkout of the"
+        " repository, beside the package (benchmarks/bench.py); run `assistant bench` from there",
+        file=sys.stderr,
+    )
+    return 2
 
 
 def render_answer(answer) -> str:

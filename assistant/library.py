@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,13 +186,39 @@ class Library:
             return
         self._check_space(len(chunks))
         vectors, sentences = self._embed([p for _, p in chunks], embedded)
+        self._store(documents, chunks, vectors, sentences)
+
+    def write_embedded(
+        self, documents: Documents, vectors: np.ndarray, sentences: Sequence[ChunkSentences | None]
+    ) -> None:
+        """Store documents whose chunks come with their vectors, in chunk order (and sentence
+        vectors, None for a chunk without), in place of their old versions: the same crash-safe
+        write without the model (copies of stored chunks, e.g. the speed benchmark's libraries)."""
+        chunks = [(record, p) for record, passages in documents for p in passages]
+        if not chunks:
+            return
+        if len(vectors) != len(chunks) or len(sentences) != len(chunks):
+            raise ValueError(f"{len(chunks)} chunks, {len(vectors)} vectors, {len(sentences)} sentence sets")
+        self._check_space(len(chunks))
+        self._store(documents, chunks, vectors, sentences)
+
+    def _store(
+        self,
+        documents: Documents,
+        chunks: list[tuple[DocumentRecord, Passage]],
+        vectors: np.ndarray,
+        sentences: Sequence[ChunkSentences | None],
+    ) -> None:
+        """Vectors first, then each document's catalog commit, then its old vectors out."""
         ids = [p.id for _, p in chunks]
         version = self.sentence_version
-        rows = {i: (i, version, made.to_bytes()) for i, made in zip(ids, sentences, strict=True)}
+        made_for = dict(zip(ids, sentences, strict=True))
+        rows = {i: (i, version, made.to_bytes()) for i, made in made_for.items() if made is not None}
         try:
             self.vectors.upsert(ids, vectors, [p.text for _, p in chunks], self._metadatas(chunks, sentences))
             for record, passages in documents:
-                old = self.catalog.replace_document(record, passages, [rows[p.id] for p in passages])
+                made = [rows[p.id] for p in passages if p.id in rows]
+                old = self.catalog.replace_document(record, passages, made)
                 self.vectors.delete(sorted(old - {p.id for p in passages}))
         except Exception as exc:
             if is_disk_full(exc):  # no cleanup: another Chroma write now could hang (see _check_space)
@@ -244,15 +270,17 @@ class Library:
                 embedded(len(missing[start : start + EMBED_SLICE]))
         return len(missing)
 
-    def _sentence_metadata(self, made: ChunkSentences) -> dict[str, str]:
+    def _sentence_metadata(self, made: ChunkSentences | None) -> dict[str, str]:
         """On a shared server the sentence vectors ride in the chunk's metadata, for other instances'
         sync; a local store keeps them in the catalog only."""
-        if not self.settings.chroma_host:
+        if not self.settings.chroma_host or made is None:
             return {}
         return {METADATA_KEY: made.to_text(), METADATA_VERSION_KEY: self.sentence_version}
 
     def _metadatas(
-        self, chunks: list[tuple[DocumentRecord, Passage]], sentences: list[ChunkSentences]
+        self,
+        chunks: list[tuple[DocumentRecord, Passage]],
+        sentences: Sequence[ChunkSentences | None],
     ) -> list[dict]:
         """Each chunk's vector metadata: the filter fields, its writer, and what sync needs."""
         return [

@@ -55,6 +55,16 @@ def corpus_assistant(corpus_settings: Settings, corpus_library: Library) -> Assi
 
 
 # --- real files for loader and ingest tests (plain functions: import them from conftest) ----------
+def benchmark_script(name: str):
+    """benchmarks/NAME.py as a module, loaded by its path as `assistant bench` loads it (pysbd
+    installs a top-level package named `benchmarks`, so `import benchmarks.NAME` would miss ours)."""
+    from assistant.cli import benchmark_script as load
+
+    script = load(name)
+    assert script is not None, f"benchmarks/{name}.py is missing"
+    return script
+
+
 def write_pdf(path: Path, pages: list[str], title: str | None = None) -> Path:
     """A real PDF (reportlab), one string per page, each line of it drawn as a line of text."""
     pdf = canvas.Canvas(str(path))

@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import os
 import random
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import benchmark_script
 
-from assistant.bench import BenchConfig, SourceChunk, bench_server, run, scaled_documents, vary_text
+bench = benchmark_script("bench")  # benchmarks/bench.py, by its path
+BenchConfig, SourceChunk, run = bench.BenchConfig, bench.SourceChunk, bench.run
+bench_server, scaled_documents, vary_text = bench.bench_server, bench.scaled_documents, bench.vary_text
 
 
 def test_bench_writes_every_figure_with_goal_ratio_and_plot(tmp_path: Path, embedder, corpus_assistant):
@@ -139,3 +143,14 @@ def test_bench_on_a_real_library_upgrades_a_copy_and_measures_ask_and_a_fresh_se
     assert {"retrieve", "rerank", "answer", "total"} <= set(saved["ask"]["library"])
     assert figures["serve_first_ask_ms"]["value"] > 0 and figures["serve_first_vs_warm_p95"]["goal"] == 2
     assert "library at" in saved["stores"]
+
+
+def test_assistant_bench_forwards_to_the_script_and_says_where_it_is_missing(tmp_path, monkeypatch, capsys):
+    from assistant import cli
+
+    assert cli.main(["bench", "--sizes", "1k"]) == 2  # the script's own check, reached through the command
+    assert "--sizes: expected numbers" in capsys.readouterr().err
+    monkeypatch.setattr(cli, "BENCHMARKS", tmp_path)  # an install without the checkout's benchmarks/
+    monkeypatch.delitem(sys.modules, "benchmarks_bench")
+    assert cli.main(["bench", "--quick"]) == 2
+    assert "benchmarks/bench.py" in capsys.readouterr().err

@@ -34,7 +34,7 @@ LAYERS = [
     ["assistant.ingest", "assistant.sync", "assistant.retrieval", "assistant.followups"],
     ["assistant.answering"],
     ["assistant.assistant"],
-    ["assistant.ui", "assistant.bench"],
+    ["assistant.ui"],
     ["assistant.evaluation"],  # its workbench reuses the UI's rendering and auth
     ["assistant.cli"],
 ]

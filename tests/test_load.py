@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
-import sys
 
 import pytest
+from conftest import benchmark_script
 
-from assistant.settings import PROJECT_ROOT
-
-spec = importlib.util.spec_from_file_location("benchmarks_load", PROJECT_ROOT / "benchmarks" / "load.py")
-load = sys.modules[spec.name] = importlib.util.module_from_spec(spec)  # dataclasses look it up
-spec.loader.exec_module(load)
+load = benchmark_script("load")
 
 
 def test_follow_ups_come_right_after_the_question_they_follow():

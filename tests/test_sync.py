@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import benchmark_script
 
-from assistant.bench import chroma_server, free_port
 from assistant.chunking import embedding_text
 from assistant.ingest import ingest
 from assistant.library import Library
@@ -15,6 +15,8 @@ from assistant.retrieval import LibrarySearch
 from assistant.settings import RetrievalSettings, Settings
 from assistant.sync import sync
 
+bench = benchmark_script("bench")  # benchmarks/bench.py, by its path
+chroma_server, free_port = bench.chroma_server, bench.free_port
 pytestmark = pytest.mark.server
 
 

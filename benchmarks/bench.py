@@ -1,6 +1,13 @@
-"""`assistant bench`: how the assistant performs at library scale, against its goals.
+"""The speed benchmark: how the assistant performs at library scale, against its goals.
 
-Measures, on real text (SciFact abstracts, read in place from the shared benchmarks folder):
+    assistant bench [--quick] [--out DIR] ...       # from a checkout (forwards to this file)
+    .venv/bin/python benchmarks/bench.py [--quick] [--out DIR] ...
+
+Not part of the product package: `assistant bench` loads this file from the checkout's benchmarks/
+folder by its path (pysbd installs a top-level package named `benchmarks`, so `import benchmarks`
+would find that one). It writes every store through the Library, as ingest does.
+
+Measures, on real text (SciFact abstracts, read in place from Settings.benchmarks_dir/scifact):
 raw embedding vs whole-pipeline ingest throughput, re-ingest of an unchanged library, retrieval
 latency (dense, BM25, hybrid) at growing library sizes locally and against a `chroma run` server,
 `ask` latency warm, cold start of `assistant ask`, and peak memory at the largest size.
@@ -37,15 +44,17 @@ if TYPE_CHECKING:  # heavy imports stay out of `assistant --help` and cold start
     import numpy as np
 
     from assistant.assistant import Assistant
+    from assistant.catalog import DocumentRecord
     from assistant.library import Library
     from assistant.sentences import ChunkSentences
     from assistant.store import Embedder
     from assistant.types import Passage
 
-SCIFACT = Path("/work/shared/benchmarks/scifact")
-SHARED_STORE = PROJECT_ROOT / "data" / "beir" / "scifact"  # built through the real pipeline by `evals`
+SCIFACT = "scifact"  # under Settings.benchmarks_dir (ASSISTANT_BENCHMARKS_DIR)
+SHARED_STORE = Path("beir") / "scifact"  # under the data dir, built through the real pipeline (eval --beir)
 MODES = ("dense", "bm25", "hybrid")
 NOISE = 0.02  # per-dimension sigma: a replica's vector keeps cosine ~0.93 to its original
+WRITE_BATCH = 2000  # chunks per write when a scaled store is built
 GOALS = {  # figure -> (goal, "min" | "max"): ingest keeps up with the model, retrieval stays interactive
     "reingest_speedup": (50.0, "min"),
     "hybrid_p95_ms": (50.0, "max"),
@@ -70,8 +79,8 @@ class BenchConfig:
     cold_runs: int = 3
     server: bool = True
     memory: bool = True
-    scifact: Path = SCIFACT
-    shared_store: Path | None = SHARED_STORE
+    scifact: Path = field(default_factory=lambda: Settings().benchmarks_dir / SCIFACT)
+    shared_store: Path | None = field(default_factory=lambda: Settings().data_dir / SHARED_STORE)
     # A real library's data dir (e.g. the development library): ask latency is measured on a copy of
     # it (sentence vectors are added to a store built before them), and its chunks seed the scaled stores.
     library: Path | None = None
@@ -296,15 +305,9 @@ def scaled_documents(source: list[list[SourceChunk]], size: int) -> Iterator[lis
 def build_store(
     source: list[list[SourceChunk]], size: int, folder: Path, embedder: Embedder, origin: str
 ) -> Library:
-    """A library of exactly `size` chunks written straight to the catalog and Chroma (no model);
-    kept between runs while its recipe (source, size, noise) is unchanged."""
-    import hashlib
-
-    import numpy as np
-
-    from assistant.catalog import DocumentRecord
+    """A library of exactly `size` chunks, written through Library.write_embedded (the chunks come
+    with their vectors: no model); kept between runs while its recipe (source, size, noise) holds."""
     from assistant.library import Library
-    from assistant.types import Passage
 
     recipe = json.dumps(
         {
@@ -313,44 +316,66 @@ def build_store(
             "size": size,
             "noise": NOISE,
             "sentences": 1,
+            "written": "Library.write_embedded",
         }
     )
     marker = folder / "bench-recipe.json"
     if marker.is_file() and marker.read_text("utf-8") == recipe:
         return Library.open(Settings(data_dir=folder), embedder)
+    import numpy as np
+
     shutil.rmtree(folder, ignore_errors=True)
     library = Library.open(Settings(data_dir=folder), embedder)
-    batch: list[tuple[Passage, np.ndarray, dict]] = []
     rng = np.random.default_rng(size)
+    batch: list[tuple[DocumentRecord, list[Passage], list[SourceChunk]]] = []
     for chunks in scaled_documents(source, size):
-        first = chunks[0]
-        passages = [
-            Passage(
-                id=hashlib.sha256(f"{c.key}:{i}:{c.text}".encode()).hexdigest()[:32],
-                text=c.text, source=c.key, title=c.title, section=c.section, page=c.page,
-                metadata={"ordinal": i},
-            )
-            for i, c in enumerate(chunks)
-        ]  # fmt: skip
-        record = DocumentRecord(
-            first.key, hashlib.sha256(first.key.encode()).hexdigest(), first.title, first.type,
-            first.year, first.metadata, len(passages),
-        )  # fmt: skip
-        made = [replica_sentences(p, c.sentences, rng) for p, c in zip(passages, chunks, strict=True)]
-        rows = [
-            (p.id, library.sentence_version, m.to_bytes()) for p, m in zip(passages, made, strict=True) if m
-        ]
-        library.catalog.replace_document(record, passages, rows)
-        meta = {k: v for k, v in {"source": first.key, "type": first.type, "year": first.year}.items() if v}
-        batch += [
-            (p, c.vector, {**meta, "section": p.section}) for p, c in zip(passages, chunks, strict=True)
-        ]
-        if len(batch) >= 2000:
-            _upsert(library, batch)
+        record, passages = stored_document(chunks)
+        batch.append((record, passages, chunks))
+        if sum(len(c) for _, _, c in batch) >= WRITE_BATCH:
+            write_batch(library, batch, rng)
             batch = []
-    _upsert(library, batch)
+    write_batch(library, batch, rng)
     marker.write_text(recipe, "utf-8")
     return library
+
+
+def stored_document(chunks: list[SourceChunk]) -> tuple[DocumentRecord, list[Passage]]:
+    """One scaled document as the library stores it: its record and its passages (ids from their text)."""
+    import hashlib
+
+    from assistant.catalog import DocumentRecord
+    from assistant.types import Passage
+
+    first = chunks[0]
+    passages = [
+        Passage(
+            id=hashlib.sha256(f"{c.key}:{i}:{c.text}".encode()).hexdigest()[:32],
+            text=c.text, source=c.key, title=c.title, section=c.section, page=c.page,
+            metadata={"ordinal": i},
+        )
+        for i, c in enumerate(chunks)
+    ]  # fmt: skip
+    record = DocumentRecord(
+        first.key, hashlib.sha256(first.key.encode()).hexdigest(), first.title, first.type,
+        first.year, first.metadata, len(passages),
+    )  # fmt: skip
+    return record, passages
+
+
+def write_batch(
+    library: Library, batch: list[tuple[DocumentRecord, list[Passage], list[SourceChunk]]], rng
+) -> None:
+    """Scaled documents through the library's write path, with their (perturbed) vectors."""
+    import numpy as np
+
+    if not batch:
+        return
+    pairs = [(p, c) for _, passages, chunks in batch for p, c in zip(passages, chunks, strict=True)]
+    library.write_embedded(
+        [(record, passages) for record, passages, _ in batch],
+        np.stack([c.vector for _, c in pairs]),
+        [replica_sentences(p, c.sentences, rng) for p, c in pairs],
+    )
 
 
 def replica_sentences(
@@ -374,16 +399,6 @@ def replica_sentences(
         np.array(spans, dtype=np.int32).reshape(-1, 2),
         np.stack(vectors).astype(np.float16) if vectors else source.vectors[:0],
     )
-
-
-def _upsert(library: Library, batch: list) -> None:
-    import numpy as np
-
-    if batch:
-        library.vectors.upsert(
-            [p.id for p, _, _ in batch], np.stack([v for _, v, _ in batch]), [p.text for p, _, _ in batch],
-            [m for _, _, m in batch],
-        )  # fmt: skip
 
 
 def source_store(cfg: BenchConfig, fallback: Library, embedder: Embedder) -> tuple[Library, str]:
@@ -831,8 +846,11 @@ def plot(result: dict[str, Any], sizes: list[int], path: Path) -> None:
 
 
 # --- command line ------------------------------------------------------------------------------------
-def register(sub: argparse._SubParsersAction) -> None:
-    bench = sub.add_parser("bench", help="measure ingest, retrieval, ask and cold start against the goals")
+HELP = "measure ingest, retrieval, ask and cold start against the goals"
+
+
+def add_arguments(bench: argparse.ArgumentParser) -> None:
+    """The options, for `assistant bench` (which forwards here) and for this file run directly."""
     bench.add_argument("--out", type=Path, help="results folder (default: DATA_DIR/bench)")
     bench.add_argument("--sizes", help="library sizes in chunks, comma-separated (default 1000,10000,100000)")
     bench.add_argument("--quick", action="store_true", help="fewer abstracts and queries; sizes 1000,10000")
@@ -850,6 +868,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--library-asks", type=int, help="questions asked on the library and at 100k (200)")
     bench.add_argument("--cold-runs", type=int, help="runs of the cold-start measurement (3)")
     bench.add_argument("--no-server", action="store_true", help="skip the `chroma run` measurements")
+    bench.add_argument(
+        "--scifact", type=Path, help="the SciFact folder (default: BENCHMARKS_DIR/scifact, from the settings)"
+    )
     bench.set_defaults(func=run_command)
 
 
@@ -866,8 +887,25 @@ def run_command(args: argparse.Namespace) -> int:
     cfg.server = not args.no_server
     cfg.library = args.library
     cfg.sentence_vectors = args.sentence_vectors
-    for name in ("abstracts", "library_asks", "cold_runs"):
+    for name in ("abstracts", "library_asks", "cold_runs", "scifact"):
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
+    if not (cfg.scifact / "corpus.jsonl").is_file():
+        print(f"no SciFact corpus at {cfg.scifact}: pass --scifact DIR or set ASSISTANT_BENCHMARKS_DIR",
+              file=sys.stderr)  # fmt: skip
+        return 2
     run(cfg)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    import assistant  # noqa: F401  (offline environment)
+
+    parser = argparse.ArgumentParser(prog="benchmarks/bench.py", description=HELP)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    return run_command(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
