@@ -129,3 +129,26 @@ def catalog_uses(path: Path) -> list[str]:
 def test_the_ui_never_touches_the_catalog():
     uses = [use for path in sorted((PACKAGE / "ui").rglob("*.py")) for use in catalog_uses(path)]
     assert not uses, "the UI reaches into the catalog (use Library operations):\n" + "\n".join(uses)
+
+
+# Small enough to read whole: a module of the product package, and each function in it.
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+
+def oversized(path: Path) -> list[str]:
+    """This file, if it is over MAX_MODULE_LINES, and its functions over MAX_FUNCTION_LINES."""
+    source = path.read_text(encoding="utf-8")
+    name, lines = path.relative_to(PROJECT_ROOT).as_posix(), len(source.splitlines())
+    found = [f"{name}: {lines} lines"] if lines > MAX_MODULE_LINES else []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            length = node.end_lineno - node.lineno + 1
+            if length > MAX_FUNCTION_LINES:
+                found.append(f"{name}:{node.lineno} {node.name}(): {length} lines")
+    return found
+
+
+def test_no_module_over_400_lines_and_no_function_over_60():
+    found = [entry for path in sorted(PACKAGE.rglob("*.py")) for entry in oversized(path)]
+    assert not found, "split these into well-named parts:\n" + "\n".join(found)
