@@ -112,6 +112,19 @@ def test_plain_variant_from_a_copy_of_the_sectioned_library_embeds_only_the_abst
     assert library.catalog.chunk_count() == len(library.vectors.all_ids())
 
 
+def test_a_copy_of_the_same_variant_keeps_every_abstract(tmp_path, benchmarks, embedder):
+    """Rebuilding on a copy of the same variant stores each file once under the copied key and
+    removes nothing (it once removed every PubMedQA abstract as "the other variant")."""
+    sectioned = settings_for(tmp_path, benchmarks, "devlib")
+    build(sectioned, plain=False, progress=False, embedder=embedder)
+    shutil.copytree(sectioned.data_dir, tmp_path / "copy")
+    report = build(settings_for(tmp_path, benchmarks, "copy"), plain=False, progress=False, embedder=embedder)
+    assert report.count("removed") == 0 and report.count("added") == 0
+    library = Library.open(settings_for(tmp_path, benchmarks, "copy"), embedder)
+    pubmed = [r for r in library.catalog.documents() if r.metadata.get("benchmark") == "pubmedqa-dev"]
+    assert len(pubmed) == 2
+
+
 def test_section_roles():
     labels = ["RESULTS", "MAIN RESULTS", "CONCLUSIONS", "BACKGROUND", "METHODS", "OBJECTIVE", "UNLABELLED"]
     roles = [AbstractSection(label, "x").role for label in labels]

@@ -163,17 +163,19 @@ def build(
     folders = write_sources(settings.benchmarks_dir, settings.data_dir / "sources", plain=plain)
     library = Library.open(settings, embedder)
     report = ingest(library, [settings.corpus_dir, *folders], progress=progress)
-    report.files.extend(remove_other_variant(library, {r.source for r in report.files}))
+    report.files.extend(remove_other_variant(library, plain=plain))
     return report
 
 
-def remove_other_variant(library: Library, ingested: set[str]) -> list[FileResult]:
-    """Drop PubMedQA abstracts this run did not ingest: the other variant's, when the data dir began
-    as a copy of a built library (copying the sectioned one re-embeds only the 500 plain abstracts;
-    SciFact's files match the copied documents' content and are stored once, not embedded again)."""
+def remove_other_variant(library: Library, *, plain: bool) -> list[FileResult]:
+    """Drop the other variant's PubMedQA abstracts (.md sectioned, .txt plain), there when the data
+    dir began as a copy of a built library: copying the sectioned one re-embeds only the 500 plain
+    abstracts. Files with the same content as a copied document (SciFact's; all of them when the
+    copy is of the same variant) are stored once under the copied key, so they stay."""
+    other = ".md" if plain else ".txt"
     removed = []
     for record in library.catalog.documents():
-        if record.metadata.get("benchmark") == "pubmedqa-dev" and record.key not in ingested:
+        if record.metadata.get("benchmark") == "pubmedqa-dev" and Path(record.key).suffix == other:
             library.remove(record.key)
             removed.append(FileResult(record.key, "removed", record.chunk_count, "the other variant"))
     return removed
