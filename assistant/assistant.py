@@ -50,8 +50,10 @@ class Assistant:
         self.search = LibrarySearch(self.library)
         self.extractive = ExtractiveAnswerer(
             SentenceVectors(self.library.embedder, self.library.sentence_vectors),
+            rarity=self.library.term_rarity,
             max_sentences=self.settings.answer_max_sentences,
             max_words=self.settings.answer_max_words,
+            keep_share=self.settings.answer_keep_share,
             min_relevance=self.settings.min_relevance,
         )
         self.retrieval = self.settings.retrieval
@@ -156,8 +158,9 @@ class Assistant:
     def _answer_pieces(self, turn: Turn) -> Iterator[str | Answer]:
         """The answer to a prepared turn as text pieces, then the Answer: the one place that picks
         between abstaining, the LLM and the extractive answerer."""
-        if self.extractive.should_abstain(turn.passages):
-            answer = self.extractive.abstain(turn)
+        note = self.extractive.should_abstain(turn)
+        if note:
+            answer = self.extractive.abstain(turn, note)
         elif turn.mode == "llm":
             yield from self.llm.answer_pieces(turn, self.extractive.answer)
             return

@@ -256,7 +256,7 @@ class Catalog:
             marks = ",".join("?" * len(batch))
             rows = self.db.execute(
                 "SELECT c.id, c.text, c.section, c.page, c.end_page, c.quotable, c.headings, c.ordinal,"
-                " c.source, d.title, d.type, d.year, d.metadata FROM chunks c"
+                " c.source, d.title, d.type, d.year, d.metadata, d.chunk_count FROM chunks c"
                 f" JOIN documents d ON d.key = c.source WHERE c.id IN ({marks})",
                 batch,
             )
@@ -321,6 +321,16 @@ class Catalog:
                 postings += n
         return " OR ".join(kept) if kept else query
 
+    def term_counts(self, terms: Iterable[str]) -> dict[str, int]:
+        """How many chunks hold each term (FTS5's stemming: "partnerships" counts "partnership")."""
+        count = "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?"
+        found = {}
+        for term in terms:
+            words = re.findall(r"\w+", term.lower())
+            query = '"' + " ".join(words) + '"' if words else ""
+            found[term] = int(self.db.execute(count, (query,)).fetchone()[0]) if query else 0
+        return found
+
     @cached_property
     def instance_id(self) -> str:
         return str(self.db.execute("SELECT id FROM instance").fetchone()[0])
@@ -344,6 +354,8 @@ def _record(row: sqlite3.Row) -> DocumentRecord:
 def _passage(row: sqlite3.Row) -> Passage:
     metadata = json.loads(row["metadata"])
     metadata.update(type=row["type"], year=row["year"], ordinal=row["ordinal"])
+    if "chunk_count" in row.keys():  # noqa: SIM118  (sqlite3.Row has keys(), not __contains__)
+        metadata["document_chunks"] = row["chunk_count"]
     if not row["quotable"]:
         metadata["quotable"] = False
     return Passage(

@@ -32,9 +32,7 @@ REFERRING = re.compile(
     r"organi[sz]ations?|coalition|consortium|council|researchers|interviews?))\b",
     re.IGNORECASE,
 )
-CONTINUATION = re.compile(
-    r"^\s*(and|what about|how about|also|how so|tell me more|more on)\b", re.IGNORECASE
-)
+CONTINUATION = re.compile(r"^\s*(and|what about|how about|also|how so|tell me more|more on)\b", re.IGNORECASE)
 # A name inside the question (not its first word), an acronym, or a quoted phrase: the follow-up
 # says what it is about.
 NAME = re.compile(r"(?<=\w[\s,;:(-])(?:[A-Z][a-z]+|[A-Z]{2,}\w*)|\b[A-Z]{2,}\b|[“\"][^”\"]{3,}[”\"]")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import shutil
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -111,6 +112,13 @@ class Library:
         """The stored sentence vectors of these chunks (a chunk lacking them is left out)."""
         found = self.catalog.sentence_vectors(ids, self.sentence_version)
         return {chunk_id: ChunkSentences.from_bytes(data) for chunk_id, data in found.items()}
+
+    def term_rarity(self, terms: Sequence[str]) -> dict[str, float]:
+        """How rare each term is here: 1 - log(1 + chunks holding it) / log(1 + all chunks), so 1
+        for a term no chunk holds and near 0 for one nearly every chunk holds, at any library size."""
+        total = math.log1p(self.catalog.chunk_count())
+        counts = self.catalog.term_counts(terms)
+        return {t: 1.0 - math.log1p(n) / total if total else 1.0 for t, n in counts.items()}
 
     @property
     def pipeline(self) -> str:

@@ -88,8 +88,11 @@ class Settings(BaseSettings):
     answer_mode: Literal["extractive", "llm"] = "extractive"
     answer_max_words: int = 120
     answer_max_sentences: int = 4
-    # Abstain when the best passage's cosine similarity to the question is below this. Calibrated on
-    # evals/questions.jsonl: off-topic questions peak at 0.12, answerable ones start at 0.33.
+    # Quote a further sentence only when the answer model finds it at least this share as likely to
+    # answer as the best one (no padding). Chosen on the tune halves (evals/README.md).
+    answer_keep_share: float = 0.5
+    # A floor: below this best-passage cosine similarity nothing is close, so always abstain. Above
+    # it the fitted abstention model decides (assistant/answering/abstention.py).
     min_relevance: float = 0.25
 
     # Optional LLM: an OpenAI-compatible endpoint or a local GGUF file.

@@ -15,9 +15,10 @@ from assistant.answering.citations import Sentence, stems
 from assistant.text import content_words
 from assistant.types import Coverage, Passage
 
+# Vague quantities ("most", "the majority") are not counted: they do not answer "how many"
 NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
-    r"sixty|seventy|eighty|ninety|hundred|thousand|million|billion|dozen|half|most|majority"
+    r"sixty|seventy|eighty|ninety|hundred|thousand|million|billion|dozen|half"
 )
 NUMBER = re.compile(rf"\b(\d[\d,.]*%?|(?:{NUMBER_WORDS})(?:-\w+)?)\b", re.IGNORECASE)
 COUNT_QUESTION = re.compile(

@@ -14,8 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.answering.abstention import Rarity, abstention_features, answerable
 from assistant.answering.citations import Sentence, passage_sentences
 from assistant.answering.coverage import coverage_of, expected_kind, missing_fact, uncovered_terms
+from assistant.answering.findings import ANSWER_FEATURES, answer_features, finding_features
+from assistant.answering.models import load_model
 from assistant.answering.turn import ScoredSentence, Turn
 from assistant.sentences import ChunkSentences
 from assistant.store import Embedder
@@ -23,6 +26,8 @@ from assistant.text import content_words
 from assistant.types import Answer, Citation, Passage
 
 MIN_WORDS = 5  # shorter "sentences" are headings, bylines or fragments
+FACT_SENTENCES = 2  # a count, date or name asked for must be in the answer's first two sentences
+SHORT_DOCUMENT_CHUNKS = 3  # up to ~600 tokens: an abstract, where position says finding or set-up
 ABSTAIN_TEXT = (
     "The library does not cover this question: no passage answers it closely enough. "
     "The nearest passages are listed below in case they help."
@@ -73,33 +78,85 @@ class SentenceVectors:
 CJK = re.compile(r"[\u3000-\u9fff\uac00-\ud7af]")
 
 
-def score_sentences(
+@dataclass
+class Candidates:
+    """The answer-sized sentences of the retrieved passages, with what both scores are made of."""
+
+    sentences: list[Sentence]
+    ranking: list[float]  # closeness in meaning; shared words and passage rank break near-ties
+    features: np.ndarray  # the answer model's inputs, one row per sentence (ANSWER_FEATURES)
+
+
+def sentence_candidates(
     question: str,
     query_vector: np.ndarray,
     passages: list[Passage],
     vectors: SentenceVectors,
     prefer: Callable[[Sentence], bool] | None = None,
-) -> list[ScoredSentence]:
-    """Every answer-sized sentence of the passages, scored by how well it answers; best first."""
+) -> Candidates:
     quotable = [p for p in passages if p.quotable]  # reference lists etc. are found, never quoted
-    candidates = [s for p in quotable for s in passage_sentences(p) if len(s.text.split()) >= MIN_WORDS]
-    if not candidates:
-        return []
-    similarity = vectors(candidates) @ query_vector
+    sentences = [s for p in quotable for s in passage_sentences(p) if len(s.text.split()) >= MIN_WORDS]
+    if not sentences:
+        return Candidates([], [], np.zeros((0, len(ANSWER_FEATURES))))
+    sentence_vectors = vectors(sentences)
+    similarity = sentence_vectors @ query_vector
+    finding = load_model("finding").logit(
+        finding_features(
+            sentence_vectors,
+            [s.text for s in sentences],
+            [s.passage.section_at(s.span[0]) for s in sentences],
+            [position_in_document(s) for s in sentences],
+        )
+    )
     question_words = content_words(question)
     question_script = _is_cjk(question)
     rank_of = {p.id: rank for rank, p in enumerate(passages)}
-    scored = []
-    for sentence, sim in zip(candidates, similarity, strict=True):
+    ranking, features = [], []
+    for sentence, sim, finding_logit in zip(sentences, similarity, finding, strict=True):
+        rank = rank_of[sentence.passage.id]
         overlap = len(question_words & content_words(sentence.text)) / max(1, len(question_words))
-        # Closeness in meaning first; shared words and the passage's rank break near-ties.
-        score = float(sim) + 0.15 * overlap - 0.02 * rank_of[sentence.passage.id]
-        if prefer is not None and prefer(sentence):
-            score += 0.1  # it carries the kind of fact the question asks for
-        if _is_cjk(sentence.text) != question_script:
-            score -= 0.5  # answer in the question's language (the model ranks across scripts poorly)
-        scored.append((sentence, score))
-    return sorted(scored, key=lambda item: item[1], reverse=True)
+        has_fact = prefer is not None and prefer(sentence)
+        other_script = _is_cjk(sentence.text) != question_script
+        # the language penalty: answer in the question's script (the model ranks across scripts poorly)
+        ranking.append(float(sim) + 0.15 * overlap - 0.02 * rank + 0.1 * has_fact - 0.5 * other_script)
+        features.append(
+            answer_features(
+                question,
+                sentence.text,
+                float(sim),
+                sentence.passage.relevance or 0.0,
+                rank,
+                float(finding_logit),
+                has_fact,
+                other_script,
+            )
+        )
+    return Candidates(sentences, ranking, np.array(features))
+
+
+def position_in_document(sentence: Sentence) -> float:
+    """Where the sentence sits in an abstract-sized document, 0 (start) to 1 (end); 0.5 (no signal)
+    in a longer one. An abstract ends with what it found; a report's findings can be anywhere."""
+    passage = sentence.passage
+    chunks = passage.metadata.get("document_chunks") or 1
+    if chunks > SHORT_DOCUMENT_CHUNKS:
+        return 0.5
+    within = sentence.span[0] / max(1, len(passage.text))
+    return min(1.0, (passage.metadata.get("ordinal", 0) + within) / chunks)
+
+
+def score_sentences(candidates: Candidates) -> tuple[list[ScoredSentence], list[ScoredSentence]]:
+    """Best first, twice: by closeness (to order passages: the one whose best sentence is closest
+    goes first), and by the answer model's probability that the sentence answers the question
+    (to choose what to quote: it tells a finding from a sentence that restates the topic)."""
+    if not candidates.sentences:
+        return [], []
+    answers = load_model("answer").probability(candidates.features).tolist()
+    by_score = lambda item: item[1]  # noqa: E731
+    return (
+        sorted(zip(candidates.sentences, candidates.ranking, strict=True), key=by_score, reverse=True),
+        sorted(zip(candidates.sentences, answers, strict=True), key=by_score, reverse=True),
+    )
 
 
 def rerank_passages(passages: list[Passage], scored: list[ScoredSentence]) -> list[Passage]:
@@ -111,30 +168,32 @@ def rerank_passages(passages: list[Passage], scored: list[ScoredSentence]) -> li
 
 
 def choose_sentences(
-    scored: list[ScoredSentence],
+    answering: list[ScoredSentence],
     passages: list[Passage],
     *,
     max_sentences: int = 4,
     max_words: int = 120,
     passages_read: int = 4,
+    keep_share: float = 0.5,
 ) -> list[ScoredSentence]:
-    """The best few sentences of the top passages: near the best score, no near-duplicates."""
+    """The sentences most likely to answer, from the top passages: the best one, then others at
+    least `keep_share` as likely (no padding that adds no point), no near-duplicates."""
     readable = {p.id for p in passages[:passages_read]}
-    scored = [item for item in scored if item[0].passage.id in readable]
-    if not scored:
+    answering = [item for item in answering if item[0].passage.id in readable]
+    if not answering:
         return []
-    best = scored[0][1]
+    best = answering[0][1]
     chosen: list[ScoredSentence] = []
     words = 0
-    for sentence, score in scored:
-        if len(chosen) >= max_sentences or score < best - 0.12:
+    for sentence, probability in answering:
+        if len(chosen) >= max_sentences or probability < keep_share * best:
             break
         length = len(sentence.text.split())
         if chosen and words + length > max_words:
             continue
         if any(_near_duplicate(sentence.text, c.text) for c, _ in chosen):
             continue
-        chosen.append((sentence, score))
+        chosen.append((sentence, probability))
         words += length
     return chosen
 
@@ -167,25 +226,49 @@ class ExtractiveAnswerer:
     """Rerank, abstain, or answer with the best sentences of the retrieved passages, each cited."""
 
     vectors: SentenceVectors
+    rarity: Rarity | None = None  # how rare a term is in the library (the abstention's evidence)
     max_sentences: int = 4
     max_words: int = 120
-    min_relevance: float = 0.25  # below this best-passage similarity to the question: abstain
+    keep_share: float = 0.5  # a further sentence must be at least this share as likely as the best
+    min_relevance: float = 0.25  # below this best-passage similarity nothing is close: always abstain
 
     def rerank(self, turn: Turn) -> Turn:
-        """Score every sentence of the retrieved passages; the passage with the best one goes first."""
+        """Score the retrieved sentences, put the passage with the closest one first, choose what to
+        quote and weigh whether the library covers the question at all."""
         assert turn.query_vector is not None
-        turn.scored = score_sentences(
-            turn.standalone, turn.query_vector, turn.passages, self.vectors, _fact_check(turn.standalone)
+        question = turn.standalone
+        candidates = sentence_candidates(
+            question, turn.query_vector, turn.passages, self.vectors, _fact_check(question)
         )
+        turn.scored, turn.answering = score_sentences(candidates)
         turn.passages = rerank_passages(turn.passages, turn.scored)
         turn.chosen = choose_sentences(
-            turn.scored, turn.passages, max_sentences=self.max_sentences, max_words=self.max_words
+            turn.answering,
+            turn.passages,
+            max_sentences=self.max_sentences,
+            max_words=self.max_words,
+            keep_share=self.keep_share,
+        )
+        # The fact asked for must be in the answer's lead, not somewhere in a longer answer.
+        lead = [s for s, _ in turn.chosen[:FACT_SENTENCES]]
+        turn.fact_gap = missing_fact(question, lead, _context_of(s.passage for s in lead)) if lead else None
+        turn.abstention = abstention_features(
+            question, turn.passages, turn.scored, turn.answering, turn.fact_gap is not None, self.rarity
         )
         return turn
 
-    def should_abstain(self, passages: list[Passage]) -> bool:
-        best = max((p.relevance or 0.0 for p in passages), default=0.0)
-        return best < self.min_relevance
+    def should_abstain(self, turn: Turn) -> str | None:
+        """Why the library does not cover the question (the abstention's note), or None."""
+        if not turn.chosen:
+            return "no sentence in the retrieved passages answers the question"
+        if max((p.relevance or 0.0 for p in turn.passages), default=0.0) < self.min_relevance:
+            return f"no passage is closer to the question than {self.min_relevance}"
+        if turn.fact_gap:  # a count, date or name asked for, and no chosen sentence has one
+            return turn.fact_gap
+        covered, probability = answerable(turn.abstention)
+        return (
+            None if covered else f"the closest passages do not answer it (fitted coverage {probability:.2f})"
+        )
 
     def abstain(self, turn: Turn, note: str | None = None) -> Answer:
         """Not covered: the nearest passages, and the question's key terms none of them mentions."""
@@ -205,13 +288,10 @@ class ExtractiveAnswerer:
         )
 
     def answer(self, turn: Turn) -> Answer:
-        """The chosen sentences, cited; an abstention when none answers or a wanted fact is missing."""
+        """The chosen sentences, cited (the caller has asked should_abstain first)."""
         chosen = turn.chosen
         if not chosen:
             return self.abstain(turn, "no sentence in the retrieved passages answers the question")
-        gap = missing_fact(turn.standalone, [s for s, _ in chosen], _context_of(s.passage for s, _ in chosen))
-        if gap:
-            return self.abstain(turn, gap)
         text, citations = compose(chosen, turn.passages)
         coverage, uncovered = coverage_of(turn.standalone, [c.passage for c in citations])
         return Answer(
@@ -237,6 +317,10 @@ def _context_of(passages: Iterable[Passage]) -> str:
     """Passage texts plus their documents' bibliographic facts (names a question may use)."""
     parts = []
     for passage in {p.id: p for p in passages}.values():
-        facts = [str(v) for k, v in passage.metadata.items() if k not in ("ordinal", "seed", "pipeline")]
+        facts = [
+            str(v)
+            for k, v in passage.metadata.items()
+            if k not in ("ordinal", "seed", "pipeline", "document_chunks")
+        ]
         parts += [passage.text, passage.title, *facts]
     return "\n".join(parts)

@@ -26,5 +26,8 @@ class Turn:
     passages: list[Passage] = field(default_factory=list)
     query_vector: np.ndarray | None = None
     scored: list[ScoredSentence] = field(default_factory=list)
+    answering: list[ScoredSentence] = field(default_factory=list)  # by the answer model, best first
     chosen: list[ScoredSentence] = field(default_factory=list)  # what both answerers quote from
+    fact_gap: str | None = None  # a count / date / name is asked for and the chosen sentences lack it
+    abstention: list[float] = field(default_factory=list)  # the abstention model's inputs
     timings: dict[str, float] = field(default_factory=dict)

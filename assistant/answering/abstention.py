@@ -1,0 +1,69 @@
+"""When does the library not cover a question? A decision fitted at scale, not a cosine floor.
+
+A library of thousands of documents always holds something on the topic, so closeness alone cannot
+tell "the study this question is about" from "another study nearby". What does: whether the best
+passages carry the question's rare terms (a place, a programme, a condition: words few passages
+use), how likely the best sentence answers, and, for a question asking for a count, a date or a
+name, whether one is there. A logistic regression over those features (answering/models/abstain.json)
+was fitted by evals/train_answering.py on questions asked with their evidence present and with it
+left out, plus off-topic questions; its threshold keeps answering the answerable ones.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from assistant.answering.coverage import expected_kind, key_terms, uncovered_terms
+from assistant.answering.models import load_model
+from assistant.answering.turn import ScoredSentence
+from assistant.types import Passage
+
+# Term -> how rare it is in the library, 0 (in every chunk) .. 1 (in none): 1 - log(1+n)/log(1+N).
+Rarity = Callable[[Sequence[str]], dict[str, float]]
+PASSAGES_CHECKED = 3  # key terms are looked for in the best few passages, as a reader would
+
+ABSTENTION_FEATURES = (
+    "best_relevance",  # cosine of the closest passage and the question
+    "best_sentence",  # the passage-ranking score of the best sentence
+    "best_answer",  # the answer model's probability for its best sentence
+    "uncovered_share",  # rarity-weighted share of the key terms the best passages lack
+    "rarest_uncovered",  # rarity of the rarest key term they lack (0 when none is missing)
+    "uncovered",  # how many key terms they lack
+    "fact_missing",  # a count / date / name is asked for and the chosen sentences have none
+    "asks_fact",  # the question asks for such a fact
+)
+
+
+def abstention_features(
+    question: str,
+    passages: list[Passage],
+    scored: list[ScoredSentence],
+    answering: list[ScoredSentence],
+    fact_missing: bool,
+    rarity: Rarity | None,
+) -> list[float]:
+    terms = key_terms(question)
+    missing = uncovered_terms(question, passages[:PASSAGES_CHECKED])
+    rare = rarity(terms) if rarity and terms else {}
+    weight = {t: rare.get(t, 1.0) for t in terms}
+    total = sum(weight.values())
+    return [
+        max((p.relevance or 0.0 for p in passages), default=0.0),
+        scored[0][1] if scored else 0.0,
+        answering[0][1] if answering else 0.0,
+        sum(weight[t] for t in missing) / total if total else 0.0,
+        max((weight[t] for t in missing), default=0.0),
+        math.log1p(len(missing)),
+        float(fact_missing),
+        float(expected_kind(question) is not None),
+    ]
+
+
+def answerable(features: list[float]) -> tuple[bool, float]:
+    """Does the library cover the question, and the fitted probability that it does."""
+    model = load_model("abstain")
+    probability = float(model.probability(np.array(features))[0])
+    return probability >= model.threshold, probability
