@@ -97,6 +97,10 @@ class Catalog:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        # term -> chunks holding it. Counting a common term scans its postings (tens of ms at 100k
+        # chunks) and questions share terms; cleared by every write through this catalog (another
+        # process's ingest leaves it slightly stale, which only nudges a rarity).
+        self._term_counts: dict[str, int] = {}
         with self.transaction() as db:
             db.executescript(SCHEMA)
             _add_missing_columns(db)
@@ -119,6 +123,7 @@ class Catalog:
         db = self.db
         with db:  # commits, or rolls back on any exception
             yield db
+        self._term_counts.clear()
 
     # --- documents -------------------------------------------------------------------------
     def document(self, key: str) -> DocumentRecord | None:
@@ -324,11 +329,15 @@ class Catalog:
     def term_counts(self, terms: Iterable[str]) -> dict[str, int]:
         """How many chunks hold each term (FTS5's stemming: "partnerships" counts "partnership")."""
         count = "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?"
+        if len(self._term_counts) > 50_000:
+            self._term_counts.clear()
         found = {}
         for term in terms:
             words = re.findall(r"\w+", term.lower())
             query = '"' + " ".join(words) + '"' if words else ""
-            found[term] = int(self.db.execute(count, (query,)).fetchone()[0]) if query else 0
+            if query not in self._term_counts:
+                self._term_counts[query] = int(self.db.execute(count, (query,)).fetchone()[0]) if query else 0
+            found[term] = self._term_counts[query]
         return found
 
     @cached_property

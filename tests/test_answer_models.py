@@ -99,3 +99,15 @@ def test_off_topic_question_abstains_naming_what_is_missing(corpus_assistant):
     answer = corpus_assistant.ask("What is the best recipe for sourdough bread?")
     assert answer.abstained and answer.coverage == "not_covered"
     assert "sourdough" in answer.uncovered and answer.retrieved  # the nearest passages are still shown
+
+
+def test_term_rarity_follows_an_ingest_despite_its_cache(make_library, tmp_path):
+    library = make_library()
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text("# Partners\n\nPartners met every week to plan the food pantry.\n")
+    ingest(library, [folder], progress=False)
+    assert library.term_rarity(["sourdough"])["sourdough"] == 1.0  # now cached
+    (folder / "b.md").write_text("# Baking\n\nThe pantry baked sourdough bread for its partners.\n")
+    ingest(library, [folder], progress=False)
+    assert library.term_rarity(["sourdough"])["sourdough"] < 1.0
