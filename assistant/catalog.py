@@ -363,8 +363,7 @@ def _record(row: sqlite3.Row) -> DocumentRecord:
 def _passage(row: sqlite3.Row) -> Passage:
     metadata = json.loads(row["metadata"])
     metadata.update(type=row["type"], year=row["year"], ordinal=row["ordinal"])
-    if "chunk_count" in row.keys():  # noqa: SIM118  (sqlite3.Row has keys(), not __contains__)
-        metadata["document_chunks"] = row["chunk_count"]
+    metadata["document_chunks"] = row["chunk_count"]  # where a sentence sits (answering/extractive.py)
     if not row["quotable"]:
         metadata["quotable"] = False
     return Passage(

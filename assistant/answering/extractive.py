@@ -17,7 +17,12 @@ import numpy as np
 from assistant.answering.abstention import Rarity, abstention_features, answerable
 from assistant.answering.citations import Sentence, passage_sentences
 from assistant.answering.coverage import coverage_of, expected_kind, missing_fact, uncovered_terms
-from assistant.answering.findings import ANSWER_FEATURES, answer_features, finding_features
+from assistant.answering.findings import (
+    ANSWER_FEATURES,
+    answer_features,
+    finding_features,
+    is_open_question,
+)
 from assistant.answering.models import load_model
 from assistant.answering.turn import ScoredSentence, Turn
 from assistant.sentences import ChunkSentences
@@ -110,20 +115,24 @@ def sentence_candidates(
     )
     question_words = content_words(question)
     question_script = _is_cjk(question)
+    open_question = is_open_question(question)
     rank_of = {p.id: rank for rank, p in enumerate(passages)}
     ranking, features = [], []
     for sentence, sim, finding_logit in zip(sentences, similarity, finding, strict=True):
         rank = rank_of[sentence.passage.id]
-        overlap = len(question_words & content_words(sentence.text)) / max(1, len(question_words))
+        words = content_words(sentence.text)
+        overlap = len(question_words & words) / max(1, len(question_words))
+        adds = len(words - question_words) / max(1, len(words))  # it says something beyond the question
         has_fact = prefer is not None and prefer(sentence)
         other_script = _is_cjk(sentence.text) != question_script
         # the language penalty: answer in the question's script (the model ranks across scripts poorly)
         ranking.append(float(sim) + 0.15 * overlap - 0.02 * rank + 0.1 * has_fact - 0.5 * other_script)
         features.append(
             answer_features(
-                question,
-                sentence.text,
+                open_question,
                 float(sim),
+                overlap,
+                adds,
                 sentence.passage.relevance or 0.0,
                 rank,
                 float(finding_logit),

@@ -20,8 +20,6 @@ import re
 
 import numpy as np
 
-from assistant.text import content_words
-
 # Headings of the parts that report what was found or what to do; other headings set things up.
 FINDING_HEADING = re.compile(
     r"result|finding|conclusion|discussion|interpretation|recommendation|implication|lessons?|"
@@ -111,18 +109,17 @@ def is_open_question(question: str) -> bool:
 
 
 def answer_features(
-    question: str,
-    text: str,
+    open_question: bool,
     similarity: float,
+    shared: float,
+    adds: float,
     passage_similarity: float,
     passage_rank: int,
     finding_logit: float,
     has_fact: bool,
     other_script: bool,
 ) -> list[float]:
-    question_words, words = content_words(question), content_words(text)
-    shared = len(question_words & words) / max(1, len(question_words))
-    adds = len(words - question_words) / max(1, len(words))
+    """One row of the answer model: the SIGNALS in the column of the question's kind, 0 in the other."""
     signals = [
         similarity,
         shared,
@@ -133,5 +130,5 @@ def answer_features(
         float(has_fact),
         float(other_script),
     ]
-    open_ = float(is_open_question(question))
+    open_ = float(open_question)
     return [open_, *(v * (1 - open_) for v in signals), *(v * open_ for v in signals)]
