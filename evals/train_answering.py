@@ -19,7 +19,9 @@ answer step's fitted models"):
    answering TARGET_ANSWERED of each source's covered questions.
 
 Every figure printed and written into a model's "about" is measured on the held-out halves, which
-no fit sees (assistant/evaluation/splits.py). Deterministic: same data, same models.
+no fit sees (assistant/evaluation/splits.py). The finding fit is deterministic; the others
+depend on what retrieval returns, and Chroma's approximate search can differ by a few sentences
+between runs (8,415 or 8,418 held-out sentences were seen on the same library).
 """
 
 from __future__ import annotations
@@ -57,11 +59,12 @@ from assistant.evaluation.devlib import PUBMEDQA, PubMedAbstract, read_pubmedqa 
 from assistant.evaluation.pubmedqa import pubmedqa_questions, role_in  # noqa: E402
 from assistant.evaluation.questions import Question, load_questions  # noqa: E402
 from assistant.evaluation.scale import evidence_documents, pubmed_keys  # noqa: E402
-from assistant.evaluation.splits import split_of  # noqa: E402
+from assistant.evaluation.splits import Split, in_split  # noqa: E402
 from assistant.followups import standalone_question  # noqa: E402
 from assistant.library import Library  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.store import Embedder  # noqa: E402
+from assistant.text import split_sentences  # noqa: E402
 from assistant.types import Filters  # noqa: E402
 
 TARGET_ANSWERED = 0.98  # share of each source's covered tune questions the threshold keeps answering
@@ -91,8 +94,6 @@ def provenance(**facts) -> dict:
 def labelled_sentences(abstracts: Sequence[PubMedAbstract]) -> list[tuple[str, str, float, bool]]:
     """(sentence, heading, position in the abstract 0..1, is finding) for every sentence of a finding
     or set-up part; unlabelled parts count for the position only."""
-    from assistant.text import split_sentences
-
     rows = []
     for abstract in abstracts:
         sentences = [(s, section) for section in abstract.sections for s in split_sentences(section.text)]
@@ -133,9 +134,7 @@ def finding_data(rows, vectors: dict[str, np.ndarray], view: str) -> tuple[np.nd
 
 def train_finding(settings: Settings, embedder: Embedder) -> LinearModel:
     abstracts = read_pubmedqa(settings.benchmarks_dir / PUBMEDQA)
-    halves = {
-        s: labelled_sentences([a for a in abstracts if split_of(a.pmid) == s]) for s in ("tune", "held-out")
-    }
+    halves = {s: labelled_sentences(in_split(abstracts, s, lambda a: a.pmid)) for s in ("tune", "held-out")}
     texts = sorted({row[0] for rows in halves.values() for row in rows})
     vectors = cached_vectors(embedder, texts, settings.data_dir / "train-answering-vectors.npz")
     views = [finding_data(halves["tune"], vectors, view) for view in VIEWS]
@@ -156,12 +155,12 @@ def train_finding(settings: Settings, embedder: Embedder) -> LinearModel:
 
 
 # --- 2. answer --------------------------------------------------------------------------------------
-def gold_questions(split: str) -> list[Question]:
-    return [q for q in load_questions(GOLD) if split_of(q.id) == split]
+def gold_questions(split: Split) -> list[Question]:
+    return in_split(load_questions(GOLD), split)
 
 
-def pubmed_questions(abstracts: Sequence[PubMedAbstract], split: str) -> list[Question]:
-    return [q for q in pubmedqa_questions(abstracts) if split_of(q.id) == split]
+def pubmed_questions(abstracts: Sequence[PubMedAbstract], split: Split) -> list[Question]:
+    return in_split(pubmedqa_questions(abstracts), split)
 
 
 def answer_rows(assistant: Assistant, questions, label_of, group: int):
