@@ -60,32 +60,6 @@ def sync_fields(record: DocumentRecord, passage: Passage) -> dict[str, object]:
     return fields
 
 
-def uploaded_file(key: str, uploads_dir: Path) -> Path | None:
-    """The stored upload a document key names, or None (a corpus file, or a file elsewhere).
-
-    Keys are relative to the project when the file is inside it (the default ./data is), else
-    absolute; either way the file must sit directly in uploads_dir and not be a link.
-    """
-    path = Path(key) if Path(key).is_absolute() else PROJECT_ROOT / key
-    if path.is_symlink() or not path.is_file():
-        return None
-    return path if path.parent.resolve() == uploads_dir.resolve() else None
-
-
-def delete_document(library: Library, key: str, uploads_dir: Path) -> tuple[bool, bool]:
-    """Remove a document from the library and, if it came from an upload, its stored file.
-
-    Returns (removed from the library, upload file deleted). The file goes only after the library
-    no longer holds the document (a failed removal raises first), so no document loses its file.
-    """
-    upload = uploaded_file(key, uploads_dir)
-    removed = library.remove(key)
-    if upload is None:
-        return removed, False
-    upload.unlink(missing_ok=True)
-    return removed, True
-
-
 @dataclass
 class Library:
     """The stored library: catalog (documents, chunks, BM25) plus vectors in Chroma."""
@@ -154,8 +128,15 @@ class Library:
         return self.catalog.sections(key, limit)
 
     def uploaded_file(self, key: str) -> Path | None:
-        """The file in uploads_dir this document came from, None for any other file."""
-        return uploaded_file(key, self.settings.uploads_dir)
+        """The stored upload a document key names, or None (a corpus file, or a file elsewhere).
+
+        Keys are relative to the project when the file is inside it (the default ./data is), else
+        absolute; either way the file must sit directly in uploads_dir and not be a link.
+        """
+        path = Path(key) if Path(key).is_absolute() else PROJECT_ROOT / key
+        if path.is_symlink() or not path.is_file():
+            return None
+        return path if path.parent.resolve() == self.settings.uploads_dir.resolve() else None
 
     # --- removing ----------------------------------------------------------------------------
     def remove(self, key: str) -> bool:
@@ -165,8 +146,14 @@ class Library:
 
     def delete(self, key: str) -> tuple[bool, bool]:
         """Remove a document and, when it was uploaded, its stored file (corpus files stay):
-        (removed from the library, upload file deleted)."""
-        return delete_document(self, key, self.settings.uploads_dir)
+        (removed from the library, upload file deleted). The file goes only after the library no
+        longer holds the document (a failed removal raises first), so no document loses its file."""
+        upload = self.uploaded_file(key)
+        removed = self.remove(key)
+        if upload is None:
+            return removed, False
+        upload.unlink(missing_ok=True)
+        return removed, True
 
     def reconcile(self) -> int:
         """Drop vectors the catalog does not know (left by a run killed between the two writes)."""

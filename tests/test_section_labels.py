@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from assistant.ingest import document_key, ingest
-from assistant.library import Library, delete_document, uploaded_file
+from assistant.library import Library
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.sync import sync
 from assistant.ui.uploads import store_upload
@@ -51,18 +51,18 @@ def test_deleting_an_uploaded_document_removes_its_file_and_never_a_corpus_file(
         stored = store_upload(source, "notes.md", settings.uploads_dir, 5).path
         ingest(library, [stored, FINDINGS], progress=False)
         key = document_key(stored)
-        assert not Path(key).is_absolute() and uploaded_file(key, settings.uploads_dir) == stored
+        assert not Path(key).is_absolute() and library.uploaded_file(key) == stored
 
-        assert delete_document(library, key, settings.uploads_dir) == (True, True)
+        assert library.delete(key) == (True, True)
         assert not stored.exists() and library.catalog.document(key) is None
 
         corpus_key = document_key(FINDINGS)
-        assert uploaded_file(corpus_key, settings.uploads_dir) is None
-        assert delete_document(library, corpus_key, settings.uploads_dir) == (True, False)
+        assert library.uploaded_file(corpus_key) is None
+        assert library.delete(corpus_key) == (True, False)
         assert FINDINGS.is_file()
 
         link = settings.uploads_dir / "link.md"
         link.symlink_to(FINDINGS)
-        assert uploaded_file(document_key(link), settings.uploads_dir) is None  # a link is never followed
+        assert library.uploaded_file(document_key(link)) is None  # a link is never followed
     finally:
         shutil.rmtree(folder, ignore_errors=True)
