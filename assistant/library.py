@@ -23,7 +23,7 @@ from assistant.sentences import (
     METADATA_KEY,
     METADATA_VERSION_KEY,
     ChunkSentences,
-    encode_sentences,
+    encode_passages,
     sentence_version,
 )
 from assistant.settings import PROJECT_ROOT, Settings
@@ -228,14 +228,13 @@ class Library:
         self, passages: list[Passage], embedded: Embedded | None
     ) -> tuple[np.ndarray, list[ChunkSentences]]:
         """Chunk vectors and sentence vectors, a slice of similar lengths at a time."""
-        texts = [embedding_text(p.title, p.section, p.text) for p in passages]
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        vectors: list[np.ndarray] = [np.empty(0)] * len(texts)
-        sentences: list[ChunkSentences] = [ChunkSentences(np.empty(0), np.empty(0))] * len(texts)
+        lengths = [len(embedding_text(p.title, p.section, p.text)) for p in passages]
+        order = sorted(range(len(passages)), key=lengths.__getitem__)
+        vectors: list[np.ndarray] = [np.empty(0)] * len(passages)
+        sentences: list[ChunkSentences] = [ChunkSentences(np.empty(0), np.empty(0))] * len(passages)
         for start in range(0, len(order), EMBED_SLICE):
             part = order[start : start + EMBED_SLICE]
-            encoded = self.embedder.encode([texts[i] for i in part])
-            made = encode_sentences(self.embedder, [passages[i] for i in part])
+            encoded, made = encode_passages(self.embedder, [passages[i] for i in part])
             for i, vector, chunk_sentences in zip(part, encoded, made, strict=True):
                 vectors[i], sentences[i] = vector, chunk_sentences
             if embedded:
@@ -246,14 +245,15 @@ class Library:
         self, embedded: Embedded | None = None, missing: list[str] | None = None
     ) -> int:
         """Make the sentence vectors of stored chunks that lack them (a store built before they
-        existed, or by another version): only their sentences are encoded, never the chunks again.
-        Same order as a write: the server's metadata first, then the catalog."""
+        existed, or by another version): each chunk's text goes through the model once for its
+        sentences' pooled vectors, and its stored chunk vector is kept as it is. Same order as a
+        write: the server's metadata first, then the catalog."""
         if missing is None:
             missing = self.catalog.chunks_lacking_sentence_vectors(self.sentence_version)
         for start in range(0, len(missing), EMBED_SLICE):
             passages = list(self.catalog.passages(missing[start : start + EMBED_SLICE]).values())
             self._check_space(len(passages))
-            made = encode_sentences(self.embedder, passages)
+            _, made = encode_passages(self.embedder, passages)
             if self.settings.chroma_host:
                 metadatas = [self._sentence_metadata(m) for m in made]
                 self.vectors.update_metadata([p.id for p in passages], metadatas)

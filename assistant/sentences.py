@@ -1,12 +1,14 @@
-"""Sentence vectors, made once at ingest and stored with their chunk, so a question embeds only itself.
+"""Sentence vectors, made once at ingest in the chunk's own pass and stored with their chunk, so a
+question embeds only itself.
 
 The answerer scores every sentence of the retrieved passages against the question; embedding those
 30-60 sentences at question time was nearly all of an answer's time on a real library. Each
-chunk's sentences (the spans the answerer quotes: `text.sentence_spans`) are encoded on their own at
-ingest, in the same pass as the chunk, and stored with it: in the catalog, in the chunk's
-transaction (read at question time), and on a shared Chroma server in the chunk's metadata too (so
-another instance's `assistant sync` gets them without embedding). Encoded on their own rather than
-pooled from the chunk's token embeddings: see benchmarks/README.md for the comparison.
+chunk's sentences (the spans the answerer quotes: `text.sentence_spans`) get the mean of their
+tokens' embeddings from the forward pass that embeds the chunk: one pass for both, and each
+sentence read in its context (title, heading, the sentences around it). They are stored with the
+chunk: in the catalog, in the chunk's transaction (read at question time), and on a shared Chroma
+server in the chunk's metadata too (so another instance's `assistant sync` gets them without
+embedding). benchmarks/README.md compares this with encoding each sentence alone.
 """
 
 from __future__ import annotations
@@ -19,16 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.chunking import embedding_text
 from assistant.store import Embedder
 from assistant.text import sentence_spans
 from assistant.types import Passage
 
 # Bump when the way sentence vectors are made changes: the next ingest re-encodes the sentences of
 # every chunk (never the chunks themselves).
-SENTENCE_METHOD = 1
-# Sentences are short: a batch of 128 costs 1.2x the chunks' CPU time where the default 32 cost 1.9x
-# (the model's per-batch overhead dominates short texts).
-SENTENCE_BATCH = 128
+SENTENCE_METHOD = 2  # 1: each sentence encoded alone; 2: pooled from the chunk's pass
 METADATA_KEY = "sentences"  # the chunk's Chroma metadata field holding them (server mode)
 METADATA_VERSION_KEY = "sentences_version"
 
@@ -72,14 +72,43 @@ class ChunkSentences:
         return {(int(a), int(b)): v for (a, b), v in zip(self.spans, self.vectors, strict=True)}
 
 
-def encode_sentences(embedder: Embedder, passages: Sequence[Passage]) -> list[ChunkSentences]:
-    """Every sentence of every passage, encoded in one model call; one ChunkSentences per passage."""
+def encode_passages(
+    embedder: Embedder, passages: Sequence[Passage]
+) -> tuple[np.ndarray, list[ChunkSentences]]:
+    """Each passage's vector (of its embedding text) and its sentences' vectors, from one pass."""
+    texts = [embedding_text(p.title, p.section, p.text) for p in passages]
     per_passage = [sentence_spans(p.text) for p in passages]
-    texts = [text for sentences in per_passage for text, _ in sentences]
-    vectors = embedder.encode(texts, batch_size=SENTENCE_BATCH) if texts else np.zeros((0, 0))
-    found, start = [], 0
-    for sentences in per_passage:
-        spans = np.array([span for _, span in sentences], dtype=np.int32).reshape(-1, 2)
-        found.append(ChunkSentences(spans, vectors[start : start + len(sentences)].astype(np.float16)))
-        start += len(sentences)
-    return found
+    # The embedding text is the passage's text after a title line: shift the spans to it.
+    shifted = [
+        [(a + len(text) - len(p.text), b + len(text) - len(p.text)) for _, (a, b) in sentences]
+        for text, p, sentences in zip(texts, passages, per_passage, strict=True)
+    ]
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths batched together
+    sorted_vectors, sorted_pooled = embedder.encode_with_spans(
+        [texts[i] for i in order], [shifted[i] for i in order]
+    )
+    vectors = np.empty_like(sorted_vectors)
+    pooled: list[np.ndarray] = [np.empty(0)] * len(texts)
+    for rank, i in enumerate(order):
+        vectors[i], pooled[i] = sorted_vectors[rank], sorted_pooled[rank]
+    _encode_past_the_window(embedder, per_passage, pooled)
+    made = [
+        ChunkSentences(
+            np.array([span for _, span in sentences], dtype=np.int32).reshape(-1, 2), rows.astype(np.float16)
+        )
+        for sentences, rows in zip(per_passage, pooled, strict=True)
+    ]
+    return vectors, made
+
+
+def _encode_past_the_window(
+    embedder: Embedder, per_passage: list[list[tuple[str, tuple[int, int]]]], pooled: list[np.ndarray]
+) -> None:
+    """A sentence the model's 256-token window cut off (a passage over the window: one
+    overlong sentence) is encoded alone, in place."""
+    lost = [(i, j) for i, rows in enumerate(pooled) for j in np.flatnonzero(~rows.any(axis=1))]
+    if not lost:
+        return
+    alone = embedder.encode([per_passage[i][j][0] for i, j in lost])
+    for (i, j), vector in zip(lost, alone, strict=True):
+        pooled[i][j] = vector

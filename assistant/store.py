@@ -65,11 +65,55 @@ class Embedder(Embeddings):
             show_progress_bar=progress,
         ).astype(np.float32)
 
+    def encode_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each text's vector and, from the same forward pass, one vector per character span of it:
+        the mean of the span's token embeddings, unit length (a zero row for a span past the model's
+        window). Our own batching loop because `encode` can't return the tokens' character offsets;
+        callers sort the texts by length, so a batch has little padding."""
+        import torch
+
+        vectors, pooled = [], []
+        for start in range(0, len(texts), self.batch_size):
+            batch = list(texts[start : start + self.batch_size])
+            features = self.model.tokenizer(
+                batch,
+                padding=True,
+                truncation=True,
+                max_length=self.model.max_seq_length,
+                return_tensors="pt",
+                return_offsets_mapping=True,
+            )
+            offsets = features.pop("offset_mapping").numpy()
+            with torch.inference_mode():
+                out = self.model.forward(dict(features))
+            tokens = out["token_embeddings"].float().numpy()
+            vectors.append(out["sentence_embedding"].float().numpy())
+            for row, text_spans in enumerate(spans[start : start + self.batch_size]):
+                pooled.append(_pool(tokens[row], offsets[row], text_spans))
+        dimension = self.dimension
+        chunk_vectors = np.vstack(vectors) if vectors else np.zeros((0, dimension))
+        return chunk_vectors.astype(np.float32), pooled
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode(texts).tolist()
 
     def embed_query(self, text: str) -> list[float]:
         return self.encode([text])[0].tolist()
+
+
+def _pool(tokens: np.ndarray, offsets: np.ndarray, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Mean of the token embeddings starting inside each span, normalized. Special and padding tokens
+    have the empty offset (0, 0) and join no span."""
+    starts, real = offsets[:, 0], offsets[:, 1] > offsets[:, 0]
+    rows = np.zeros((len(spans), tokens.shape[1]), dtype=np.float32)
+    for i, (a, b) in enumerate(spans):
+        inside = real & (starts >= a) & (starts < b)
+        if inside.any():
+            mean = tokens[inside].mean(axis=0)
+            rows[i] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+    return rows
 
 
 def chroma_client(settings: Settings) -> Any:

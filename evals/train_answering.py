@@ -44,10 +44,13 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from assistant.answering.abstention import ABSTENTION_FEATURES  # noqa: E402
+from assistant.answering.citations import passage_sentences  # noqa: E402
 from assistant.answering.extractive import (  # noqa: E402
+    MIN_WORDS,
     _fact_check,
     choose_sentences,
     compose,
+    position_in_document,
     sentence_candidates,
 )
 from assistant.answering.findings import ANSWER_FEATURES, SIGNALS, TRAITS, finding_features  # noqa: E402
@@ -64,7 +67,6 @@ from assistant.followups import standalone_question  # noqa: E402
 from assistant.library import Library  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.store import Embedder  # noqa: E402
-from assistant.text import split_sentences  # noqa: E402
 from assistant.types import Filters  # noqa: E402
 
 TARGET_ANSWERED = 0.98  # share of each source's covered tune questions the threshold keeps answering
@@ -91,67 +93,77 @@ def provenance(**facts) -> dict:
 
 
 # --- 1. finding -----------------------------------------------------------------------------------
-def labelled_sentences(abstracts: Sequence[PubMedAbstract]) -> list[tuple[str, str, float, bool]]:
-    """(sentence, heading, position in the abstract 0..1, is finding) for every sentence of a finding
-    or set-up part; unlabelled parts count for the position only."""
+Row = tuple[np.ndarray, str, str, float, bool]  # vector, sentence, heading, position, is finding
+
+
+def labelled_sentences(library: Library, abstracts: Sequence[PubMedAbstract]) -> list[Row]:
+    """Every finding or set-up sentence of the abstracts as the answerer sees it in this library: its
+    stored vector (pooled in its chunk's context), heading and position in the document."""
+    keys = pubmed_keys(library, abstracts)
     rows = []
     for abstract in abstracts:
-        sentences = [(s, section) for section in abstract.sections for s in split_sentences(section.text)]
-        for index, (sentence, section) in enumerate(sentences):
-            if section.role != "unlabelled" and len(sentence.split()) >= 5:
-                position = index / len(sentences)
-                rows.append((sentence, section.label.capitalize(), position, section.role == "finding"))
+        passages = list(
+            library.catalog.passages(library.catalog.chunk_ids(keys[abstract.file_name])).values()
+        )
+        stored = library.sentence_vectors([p.id for p in passages])
+        for passage in passages:
+            by_span = stored[passage.id].by_span()
+            for sentence in passage_sentences(passage):
+                role = role_in(abstract, sentence.text)
+                if role in ("finding", "setup") and len(sentence.text.split()) >= MIN_WORDS:
+                    heading = passage.section_at(sentence.span[0])
+                    position = position_in_document(sentence)
+                    vector = by_span[sentence.span].astype(np.float32)
+                    rows.append((vector, sentence.text, heading, position, role == "finding"))
     return rows
 
 
-def cached_vectors(embedder: Embedder, texts: list[str], cache: Path) -> dict[str, np.ndarray]:
-    """Sentence vectors, kept in the data dir between runs (a refit with other features is quick)."""
-    if cache.is_file():
-        saved = np.load(cache, allow_pickle=False)
-        if list(saved["texts"]) == texts:
-            return dict(zip(texts, saved["vectors"], strict=True))
-    print(f"finding: embedding {len(texts)} PubMedQA-dev sentences")
-    vectors = embedder.encode(texts, progress=True)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, texts=np.array(texts), vectors=vectors)
-    return dict(zip(texts, vectors, strict=True))
-
-
-# Each sentence is seen as a sectioned abstract shows it, as a plain abstract does (position only),
-# and as a long document does (no heading, no position signal), so the sentence's own words carry
-# weight where the other two signals are absent.
+# Each sentence is seen as a sectioned abstract shows it (the development library), as a plain
+# abstract does (the plain one: no heading, position only), and as a long document does (no heading,
+# no position signal), so the sentence's own words carry weight where the other two are absent.
 VIEWS = {"with headings": (True, True), "plain abstract": (False, True), "sentence alone": (False, False)}
 
 
-def finding_data(rows, vectors: dict[str, np.ndarray], view: str) -> tuple[np.ndarray, np.ndarray]:
+def finding_data(rows: Sequence[Row], view: str) -> tuple[np.ndarray, np.ndarray]:
     headings, position = VIEWS[view]
-    texts = [row[0] for row in rows]
-    shown = [row[1] if headings else "" for row in rows]
-    positions = [row[2] if position else 0.5 for row in rows]
-    x = finding_features(np.stack([vectors[t] for t in texts]), texts, shown, positions)
-    return x, np.array([row[3] for row in rows])
+    texts = [row[1] for row in rows]
+    shown = [row[2] if headings else "" for row in rows]
+    positions = [row[3] if position else 0.5 for row in rows]
+    x = finding_features(np.stack([row[0] for row in rows]), texts, shown, positions)
+    return x, np.array([row[4] for row in rows])
 
 
-def train_finding(settings: Settings, embedder: Embedder) -> LinearModel:
-    abstracts = read_pubmedqa(settings.benchmarks_dir / PUBMEDQA)
-    halves = {s: labelled_sentences(in_split(abstracts, s, lambda a: a.pmid)) for s in ("tune", "held-out")}
-    texts = sorted({row[0] for rows in halves.values() for row in rows})
-    vectors = cached_vectors(embedder, texts, settings.data_dir / "train-answering-vectors.npz")
-    views = [finding_data(halves["tune"], vectors, view) for view in VIEWS]
-    names = [*(f"v{i}" for i in range(embedder.dimension)), *TRAITS]
-    model = fit(np.vstack([x for x, _ in views]), np.concatenate([y for _, y in views]), names, c=0.1)
+def train_finding(library: Library, plain: Library) -> LinearModel:
+    abstracts = read_pubmedqa(library.settings.benchmarks_dir / PUBMEDQA)
+    halves = {s: in_split(abstracts, s, lambda a: a.pmid) for s in ("tune", "held-out")}
+    # the plain views read the plain library (its vectors were pooled without heading lines)
+    sources = {"with headings": library, "plain abstract": plain, "sentence alone": plain}
+    rows = {
+        (split, id(lib)): labelled_sentences(lib, halves[split])
+        for split in halves
+        for lib in (library, plain)
+    }
+    data = {
+        (split, view): finding_data(rows[split, id(sources[view])], view)
+        for split in halves
+        for view in VIEWS
+    }
+    names = [*(f"v{i}" for i in range(library.embedder.dimension)), *TRAITS]
+    tune = [data["tune", view] for view in VIEWS]
+    model = fit(np.vstack([x for x, _ in tune]), np.concatenate([y for _, y in tune]), names, c=0.1)
     figures = {}
     for view in VIEWS:
-        x, labels = finding_data(halves["held-out"], vectors, view)
+        x, labels = data["held-out", view]
         figures[f"held-out accuracy, {view}"] = round(
             float(((model.probability(x) >= 0.5) == labels).mean()), 3
         )
-    findings = np.mean([row[3] for row in halves["held-out"]])
-    figures["held-out base rate (findings)"] = round(float(findings), 3)
-    figures["tune sentences"] = len(halves["tune"])
-    figures["held-out sentences"] = len(halves["held-out"])
+    held_out = data["held-out", "with headings"][1]
+    figures["held-out base rate (findings)"] = round(float(held_out.mean()), 3)
+    figures["tune sentences"] = len(data["tune", "with headings"][1])
+    figures["held-out sentences"] = len(held_out)
     print("finding:", figures)
-    return LinearModel(**{**model.__dict__, "about": provenance(data="PubMedQA-dev tune half", **figures)})
+    about = provenance(data="PubMedQA-dev tune half, as stored in the development libraries", **figures)
+    return LinearModel(**{**model.__dict__, "about": about})
 
 
 # --- 2. answer --------------------------------------------------------------------------------------
@@ -370,6 +382,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, help="the development library (assistant devlib)")
     parser.add_argument(
+        "--plain-data-dir", type=Path, help="the plain development library (finding: its plain views)"
+    )
+    parser.add_argument(
         "--corpus-store", type=Path, help="a data dir holding corpus/ alone (abstain: fitted there too)"
     )
     parser.add_argument("--only", choices=["finding", "answer", "select", "abstain"], action="append")
@@ -377,11 +392,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     steps = args.only or ["finding", "answer", "select", "abstain"]
     settings = Settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
     embedder = Embedder(settings.model_path)
+    library = Library.open(settings, embedder)
     if "finding" in steps:
-        print("wrote", save_model("finding", train_finding(settings, embedder)))
+        plain_settings = settings.model_copy(update={"data_dir": args.plain_data_dir or settings.data_dir})
+        plain = Library.open(plain_settings, embedder) if args.plain_data_dir else library
+        print("wrote", save_model("finding", train_finding(library, plain)))
         load_model.cache_clear()
     if {"answer", "select", "abstain"} & set(steps):
-        library = Library.open(settings, embedder)
         assistant = Assistant(settings, library)
         abstracts = read_pubmedqa(settings.benchmarks_dir / PUBMEDQA)
         keys = pubmed_keys(library, abstracts)

@@ -26,6 +26,26 @@ def embedder() -> Embedder:
 
 
 @pytest.fixture
+def model_passes(monkeypatch, embedder: Embedder) -> list[str]:
+    """The real embedder, recording every text it runs through the model: texts encoded alone
+    (questions, sentences) and chunk texts passed for their vectors and their sentences' vectors."""
+    texts: list[str] = []
+    encode, encode_with_spans = embedder.encode, embedder.encode_with_spans
+
+    def recording_encode(batch, **kwargs):
+        texts.extend(batch)
+        return encode(batch, **kwargs)
+
+    def recording_pass(batch, spans):
+        texts.extend(batch)
+        return encode_with_spans(batch, spans)
+
+    monkeypatch.setattr(embedder, "encode", recording_encode)
+    monkeypatch.setattr(embedder, "encode_with_spans", recording_pass)
+    return texts
+
+
+@pytest.fixture
 def make_library(tmp_path: Path, embedder: Embedder):
     """A fresh, empty library in its own data directory (real Chroma, real model)."""
 

@@ -57,6 +57,7 @@ def test_run_beir_scores_a_slice_and_reuses_its_store(tmp_path, embedder: Embedd
     monkeypatch.setattr(
         embedder, "encode", lambda texts, **kw: batches.append(len(texts)) or encode(texts, **kw)
     )
+    monkeypatch.setattr(embedder, "encode_with_spans", lambda *a: pytest.fail("a passage was embedded again"))
     second = run_beir(dataset, tmp_path / "out", settings, embedder=embedder)
 
     assert set(batches) == {1}, "the rerun embedded passages instead of only the queries"

@@ -61,20 +61,6 @@ def folder(tmp_path: Path) -> Path:
     return docs
 
 
-@pytest.fixture
-def encode_calls(monkeypatch, embedder) -> list[int]:
-    """The real embedder, with a count of the texts it is asked to embed."""
-    calls: list[int] = []
-    real = embedder.encode
-
-    def counting(texts, **kwargs):
-        calls.append(len(texts))
-        return real(texts, **kwargs)
-
-    monkeypatch.setattr(embedder, "encode", counting)
-    return calls
-
-
 def test_ingest_stores_every_format_with_manifest_and_found_titles(make_library, folder):
     library = make_library()
     report = ingest(library, [folder], progress=False)
@@ -95,15 +81,15 @@ def test_ingest_stores_every_format_with_manifest_and_found_titles(make_library,
     assert pages == {1, 2}
 
 
-def test_rerun_writes_and_embeds_nothing(make_library, folder, encode_calls):
+def test_rerun_writes_and_embeds_nothing(make_library, folder, model_passes):
     library = make_library()
     ingest(library, [folder], progress=False)
     before = state(library)
-    assert encode_calls
-    encode_calls.clear()
+    assert model_passes
+    model_passes.clear()
     report = ingest(make_library(), [folder], progress=False)  # a new process would open it afresh
     assert report.count("unchanged") == 6 and report.chunks_written == 0, report.summary()
-    assert encode_calls == []
+    assert model_passes == []
     assert state(library) == before
     assert library.vectors.count() == len(before[1])
 

@@ -1,34 +1,21 @@
-"""Sentence vectors made once at ingest and stored with their chunk: a question embeds only itself,
-an old store is upgraded without embedding its chunks again, a new way of making them is applied to
-every chunk on the next ingest."""
+"""Sentence vectors made at ingest in the chunk's own pass and stored with it: a question embeds only
+itself, an old store is upgraded without writing its chunk vectors again, a new way of making them is
+applied to every chunk on the next ingest."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from assistant import sentences
 from assistant.answering.citations import passage_sentences
+from assistant.answering.extractive import SentenceVectors
 from assistant.assistant import Assistant
 from assistant.chunking import embedding_text
 from assistant.ingest import ingest
 from assistant.settings import PROJECT_ROOT
+from assistant.types import Passage
 
 CORPUS = PROJECT_ROOT / "corpus"
-
-
-@pytest.fixture
-def encoded(monkeypatch, embedder) -> list[str]:
-    """The real embedder, recording every text it is asked to embed."""
-    texts: list[str] = []
-    real = embedder.encode
-
-    def recording(batch, **kwargs):
-        texts.extend(batch)
-        return real(batch, **kwargs)
-
-    monkeypatch.setattr(embedder, "encode", recording)
-    return texts
 
 
 def chunk_texts(library) -> set[str]:
@@ -36,64 +23,86 @@ def chunk_texts(library) -> set[str]:
     return {embedding_text(p.title, p.section, p.text) for p in passages}
 
 
-def test_ingest_stores_each_sentence_vector_as_if_encoded_alone(make_library, embedder):
+def pooled_independently(embedder, text: str, span: tuple[int, int]) -> np.ndarray:
+    """The mean of the span's token embeddings, by sentence-transformers' own token output."""
+    tokens = embedder.model.encode(text, output_value="token_embeddings").numpy()
+    window = embedder.model.max_seq_length
+    offsets = embedder.model.tokenizer(text, truncation=True, max_length=window, return_offsets_mapping=True)
+    inside = [k for k, (a, b) in enumerate(offsets["offset_mapping"]) if b > a and span[0] <= a < span[1]]
+    mean = tokens[inside].mean(axis=0)
+    return mean / np.linalg.norm(mean)
+
+
+def test_ingest_makes_chunk_and_sentence_vectors_in_one_pass(make_library, embedder, model_passes):
     library = make_library()
     ingest(library, [CORPUS / "communities-joined-in-action-findings.md"], progress=False)
     passages = list(library.catalog.passages(library.catalog.chunk_ids()).values())
-    stored = library.sentence_vectors([p.id for p in passages])
-    assert set(stored) == {p.id for p in passages}
+    texts = {p.id: embedding_text(p.title, p.section, p.text) for p in passages}
+    assert sorted(model_passes) == sorted(texts.values())  # each chunk through the model once, no sentence
+    chunk_vectors = library.vectors.embeddings(list(texts))
+    alone = embedder.encode([texts[p.id] for p in passages])
+    assert all(abs(float(chunk_vectors[p.id] @ v) - 1) < 1e-4 for p, v in zip(passages, alone, strict=True))
+
+    stored = library.sentence_vectors(list(texts))
+    assert set(stored) == set(texts)
     for passage in passages:
         sentence_list = passage_sentences(passage)
         by_span = stored[passage.id].by_span()
         assert list(by_span) == [s.span for s in sentence_list]
-        alone = embedder.encode([s.text for s in sentence_list])
-        kept = np.stack([by_span[s.span] for s in sentence_list]).astype(np.float32)
-        assert np.abs((kept * alone).sum(axis=1) - 1).max() < 1e-3  # float16 storage: cosine ~1
+        shift = len(texts[passage.id]) - len(passage.text)  # the title line before the passage text
+        for sentence in sentence_list:
+            span = (sentence.span[0] + shift, sentence.span[1] + shift)
+            expected = pooled_independently(embedder, texts[passage.id], span)
+            assert float(by_span[sentence.span].astype(np.float32) @ expected) > 0.999, sentence.text
 
 
-def test_a_question_embeds_only_itself(make_library, encoded):
+def test_a_question_embeds_only_itself(make_library, model_passes):
     library = make_library()
     ingest(library, [CORPUS], progress=False)
     bot = Assistant(library.settings, library)
-    encoded.clear()
+    model_passes.clear()
     answer = bot.ask("How do we share power with a new CBO?")
     assert answer.citations and not answer.abstained
-    assert encoded == ["How do we share power with a new CBO?"]
+    assert model_passes == ["How do we share power with a new CBO?"]
 
 
-def test_an_old_store_is_upgraded_without_embedding_its_chunks_again(make_library, encoded):
+def test_an_old_store_is_upgraded_without_writing_its_chunk_vectors_again(make_library, model_passes):
     library = make_library()
     ingest(library, [CORPUS], progress=False)
     before = library.vectors.embeddings(sorted(library.catalog.chunk_ids()))
     with library.catalog.transaction() as db:  # what a catalog from before sentence vectors holds
         db.execute("DELETE FROM sentence_vectors")
-    encoded.clear()
+    model_passes.clear()
 
     report = ingest(make_library(), [CORPUS], progress=False)  # as a new process would open it
     assert report.count("unchanged") == 5 and report.chunks_written == 0, report.summary()
-    assert encoded  # the sentences were encoded ...
-    assert not set(encoded) & chunk_texts(library)  # ... and not one chunk text
+    assert sorted(model_passes) == sorted(chunk_texts(library))  # one pass per chunk, for its sentences
     assert library.catalog.chunks_lacking_sentence_vectors(library.sentence_version) == []
     after = library.vectors.embeddings(sorted(before))
     assert all(np.array_equal(before[i], after[i]) for i in before)
 
-    encoded.clear()
+    model_passes.clear()
     ingest(make_library(), [CORPUS], progress=False)
-    assert encoded == []  # upgraded once
+    assert model_passes == []  # upgraded once
 
 
-def test_a_new_way_of_making_them_remakes_every_chunks_sentences_only(make_library, encoded, monkeypatch):
+def test_a_new_way_of_making_them_remakes_every_chunks_sentences_only(
+    make_library, model_passes, monkeypatch
+):
     library = make_library()
     ingest(library, [CORPUS], progress=False)
     count = library.catalog.chunk_count()
-    encoded.clear()
+    before = library.vectors.embeddings(sorted(library.catalog.chunk_ids()))
+    model_passes.clear()
     monkeypatch.setattr(sentences, "SENTENCE_METHOD", sentences.SENTENCE_METHOD + 1)
     report = ingest(make_library(), [CORPUS], progress=False)
-    assert report.count("unchanged") == 5
-    assert encoded and not set(encoded) & chunk_texts(library)
+    assert report.count("unchanged") == 5 and report.chunks_written == 0
+    assert sorted(model_passes) == sorted(chunk_texts(library))
     versions = library.catalog.db.execute("SELECT DISTINCT version FROM sentence_vectors").fetchall()
     assert [v[0] for v in versions] == [library.sentence_version]
     assert library.catalog.chunk_count() == count
+    after = library.vectors.embeddings(sorted(before))
+    assert all(np.array_equal(before[i], after[i]) for i in before)
 
 
 def test_removing_a_document_removes_its_sentence_vectors(make_library):
@@ -105,3 +114,28 @@ def test_removing_a_document_removes_its_sentence_vectors(make_library):
     rows = library.catalog.db.execute("SELECT chunk_id FROM sentence_vectors").fetchall()
     assert not ids & {r[0] for r in rows}
     assert {r[0] for r in rows} == library.catalog.chunk_ids()
+
+
+def test_a_sentence_past_the_models_window_is_encoded_alone(embedder):
+    """Chunking keeps every chunk inside the window; a passage that isn't (a longer chunk_tokens,
+    another model) still gets a vector for every sentence."""
+    text = " ".join(f"Partner number {i} met the clinic staff every week in the spring." for i in range(40))
+    passage = Passage("long", text, "long.txt", "Long")
+    (vector,), (made,) = sentences.encode_passages(embedder, [passage])
+    by_span = made.by_span()
+    sentence_list = passage_sentences(passage)
+    assert len(by_span) == len(sentence_list) == 40
+    last = sentence_list[-1]
+    alone = embedder.encode([last.text])[0]
+    assert float(by_span[last.span].astype(np.float32) @ alone) > 0.999  # past the window: alone
+    first = sentence_list[0]
+    assert float(by_span[first.span].astype(np.float32) @ embedder.encode([first.text])[0]) < 0.999
+    assert abs(float(vector @ embedder.encode([embedding_text("Long", "", text)])[0]) - 1) < 1e-4
+
+
+def test_a_passage_with_none_stored_is_pooled_the_same_way_at_question_time(corpus_library, embedder):
+    passages = list(corpus_library.catalog.passages(sorted(corpus_library.catalog.chunk_ids())[:4]).values())
+    sentence_list = [s for p in passages for s in passage_sentences(p)]
+    stored = SentenceVectors(embedder, corpus_library.sentence_vectors)(sentence_list)
+    made_now = SentenceVectors(embedder)(sentence_list)
+    assert np.allclose((stored * made_now).sum(axis=1), 1, atol=1e-3)

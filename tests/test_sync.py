@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import benchmark_script
 
@@ -89,15 +90,15 @@ def test_an_instance_cleans_its_own_uncommitted_vectors_and_only_its_own(instanc
     assert a.vectors.count() == 2
 
 
-def test_sentence_vectors_reach_other_instances_and_old_stores_are_upgraded(instances, embedder, monkeypatch):
+def test_sentence_vectors_reach_other_instances_and_old_stores_are_upgraded(instances, model_passes):
     """A's sentence vectors ride in the chunks' metadata: B's sync stores them without embedding.
     A store from before sentence vectors (none in the catalog, none on the server) is upgraded by
-    A's next ingest, server included, without embedding a chunk again; B's next sync takes them."""
+    A's next ingest, server included: each chunk's text goes through the model once for its
+    sentences, and no chunk vector is written again; B's next sync takes them."""
     a, b, files = instances
     assert ingest(a, [files], progress=False).count("added") == 2
-    texts: list[str] = []
-    real = embedder.encode
-    monkeypatch.setattr(embedder, "encode", lambda batch, **kw: texts.extend(batch) or real(batch, **kw))
+    texts = model_passes
+    texts.clear()
 
     report = sync(b)
     assert report.added and report.sentence_vectors == a.catalog.chunk_count() and texts == []
@@ -112,9 +113,11 @@ def test_sentence_vectors_reach_other_instances_and_old_stores_are_upgraded(inst
     a.vectors.update_metadata(ids, [{"sentences": None, "sentences_version": None}] * len(ids))
     assert sync(b).sentence_vectors == 0
 
+    chunk_vectors = a.vectors.embeddings(ids)
     assert ingest(a, [files], progress=False).count("unchanged") == 2
-    chunks = {embedding_text(p.title, p.section, p.text) for p in a.catalog.passages(ids).values()}
-    assert texts and not set(texts) & chunks  # sentences encoded, no chunk
+    chunks = [embedding_text(p.title, p.section, p.text) for p in a.catalog.passages(ids).values()]
+    assert sorted(texts) == sorted(chunks)  # one pass per chunk, for its sentences
+    assert all(np.array_equal(chunk_vectors[i], v) for i, v in a.vectors.embeddings(ids).items())
     assert all("sentences" in m for m in a.vectors.metadatas().values())
     texts.clear()
     assert sync(b).sentence_vectors == len(ids) and texts == []

@@ -25,7 +25,7 @@ from assistant.answering.findings import (
 )
 from assistant.answering.models import load_model
 from assistant.answering.turn import ScoredSentence, Turn
-from assistant.sentences import ChunkSentences
+from assistant.sentences import ChunkSentences, encode_passages
 from assistant.store import Embedder
 from assistant.text import content_words
 from assistant.types import Answer, Citation, Passage
@@ -46,35 +46,33 @@ class SentenceVectors:
     """Unit-length sentence embeddings, one row per sentence asked for, float32.
 
     Read from the vectors stored with each chunk at ingest (assistant/sentences.py), so answering a
-    question embeds only the question. A sentence with none stored (a store not yet upgraded by an
-    ingest, a passage from elsewhere) is encoded here and kept in a small LRU cache. A feature
-    function (e.g. a fitted finding classifier) takes them from here too.
+    question embeds only the question. A passage with none stored (a store not yet upgraded by an
+    ingest, a passage from elsewhere) is run through the model here, the same way, and kept in a
+    small LRU cache. A feature function (e.g. a fitted finding classifier) takes them from here too.
     """
 
-    def __init__(self, embedder: Embedder, stored: StoredSentences | None = None, size: int = 20000) -> None:
+    def __init__(self, embedder: Embedder, stored: StoredSentences | None = None, size: int = 2000) -> None:
         self.embedder = embedder
         self.stored = stored
-        self.cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self.size = size
+        self.cache: OrderedDict[tuple[str, str], dict[tuple[int, int], np.ndarray]] = OrderedDict()
+        self.size = size  # passages
 
     def __call__(self, sentences: list[Sentence]) -> np.ndarray:
-        found = self.stored(list({s.passage.id for s in sentences})) if self.stored and sentences else {}
+        passages = {s.passage.id: s.passage for s in sentences}
+        found = self.stored(list(passages)) if self.stored and sentences else {}
         spans = {chunk_id: made.by_span() for chunk_id, made in found.items()}
-        rows = [spans.get(s.passage.id, {}).get(s.span) for s in sentences]
-        missing = [s.text for s, row in zip(sentences, rows, strict=True) if row is None]
-        encoded = self.encode(missing) if missing else {}
-        return np.stack(
-            [encoded[s.text] if row is None else row for s, row in zip(sentences, rows, strict=True)]
-        ).astype(np.float32)
+        spans |= self.encode([p for i, p in passages.items() if i not in spans])
+        return np.stack([spans[s.passage.id][s.span] for s in sentences]).astype(np.float32)
 
-    def encode(self, texts: list[str]) -> dict[str, np.ndarray]:
-        missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
+    def encode(self, passages: list[Passage]) -> dict[str, dict[tuple[int, int], np.ndarray]]:
+        keys = {p.id: (p.id, p.text) for p in passages}
+        missing = [p for p in passages if keys[p.id] not in self.cache]
         if missing:
-            for text, vector in zip(missing, self.embedder.encode(missing), strict=True):
-                self.cache[text] = vector
-        for text in texts:
-            self.cache.move_to_end(text)
-        found = {t: self.cache[t] for t in texts}
+            for passage, made in zip(missing, encode_passages(self.embedder, missing)[1], strict=True):
+                self.cache[keys[passage.id]] = made.by_span()
+        for key in keys.values():
+            self.cache.move_to_end(key)
+        found = {i: self.cache[key] for i, key in keys.items()}
         while len(self.cache) > self.size:
             self.cache.popitem(last=False)
         return found
