@@ -26,8 +26,8 @@ from assistant.store import Embedder
 from assistant.text import sentence_spans
 from assistant.types import Passage
 
-# Bump when the way sentence vectors are made changes: the next ingest re-encodes the sentences of
-# every chunk (never the chunks themselves).
+# Bump when the way sentence vectors are made changes: the next ingest remakes every chunk's sentence
+# vectors (one pass over its text) and keeps its chunk vector.
 SENTENCE_METHOD = 2  # 1: each sentence encoded alone; 2: pooled from the chunk's pass
 METADATA_KEY = "sentences"  # the chunk's Chroma metadata field holding them (server mode)
 METADATA_VERSION_KEY = "sentences_version"

@@ -1,14 +1,15 @@
 """Fit the answer step's three small models and write them to assistant/answering/models/.
 
-    python evals/train_answering.py --data-dir DEVLIB --corpus-store CORPUS_STORE
+    python evals/train_answering.py --data-dir DEVLIB --plain-data-dir PLAIN --corpus-store CORPUS_STORE
     python evals/train_answering.py --data-dir DEVLIB --only answer --only select
 
-DEVLIB is the development library (`assistant devlib`); CORPUS_STORE a data dir holding corpus/
-alone (`ASSISTANT_DATA_DIR=... assistant ingest corpus`). Steps, in order (evals/README.md, "The
-answer step's fitted models"):
+DEVLIB is the development library (`assistant devlib`), PLAIN its plain twin (`--plain`);
+CORPUS_STORE a data dir holding corpus/ alone (`ASSISTANT_DATA_DIR=... assistant ingest corpus`).
+Steps, in order (evals/README.md, "The answer step's fitted models"):
 
 1. finding: finding vs set-up sentence, fitted on the tune half of PubMedQA-dev's labelled
-   sentences, each seen with its heading, as a plain abstract, and alone.
+   sentences with their stored vectors, each seen with its heading (DEVLIB), and as a plain
+   abstract with and without its position (PLAIN).
 2. answer: does a retrieved sentence answer the question, fitted on the sentences retrieved for the
    tune halves of PubMedQA-dev (label: a finding of the own abstract) and the gold set (label: it
    holds an evidence phrase).
@@ -138,10 +139,11 @@ def train_finding(library: Library, plain: Library) -> LinearModel:
     halves = {s: in_split(abstracts, s, lambda a: a.pmid) for s in ("tune", "held-out")}
     # the plain views read the plain library (its vectors were pooled without heading lines)
     sources = {"with headings": library, "plain abstract": plain, "sentence alone": plain}
+    libraries = {id(lib): lib for lib in (library, plain)}  # one read when there is no plain library
     rows = {
-        (split, id(lib)): labelled_sentences(lib, halves[split])
+        (split, key): labelled_sentences(lib, halves[split])
         for split in halves
-        for lib in (library, plain)
+        for key, lib in libraries.items()
     }
     data = {
         (split, view): finding_data(rows[split, id(sources[view])], view)
@@ -394,8 +396,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     embedder = Embedder(settings.model_path)
     library = Library.open(settings, embedder)
     if "finding" in steps:
-        plain_settings = settings.model_copy(update={"data_dir": args.plain_data_dir or settings.data_dir})
-        plain = Library.open(plain_settings, embedder) if args.plain_data_dir else library
+        plain = library
+        if args.plain_data_dir:
+            plain = Library.open(settings.model_copy(update={"data_dir": args.plain_data_dir}), embedder)
         print("wrote", save_model("finding", train_finding(library, plain)))
         load_model.cache_clear()
     if {"answer", "select", "abstain"} & set(steps):
