@@ -52,6 +52,7 @@ from assistant.answering.extractive import (  # noqa: E402
     choose_sentences,
     compose,
     position_in_document,
+    quotable_for,
     sentence_candidates,
 )
 from assistant.answering.findings import ANSWER_FEATURES, SIGNALS, TRAITS, finding_features  # noqa: E402
@@ -278,7 +279,8 @@ def selection_scores(assistant: Assistant, abstracts, split: str) -> dict[float,
     for share in KEEP_SHARES:
         carries, precise, found, setup, quoted = [], [], [], [], []
         for q, kind, turn in turns:
-            chosen = choose_sentences(turn.answering, turn.passages, keep_share=share)
+            quotable = quotable_for(turn.standalone)
+            chosen = choose_sentences(turn.answering, turn.passages, quotable=quotable, keep_share=share)
             text, citations = compose(chosen, turn.passages)
             if kind == "gold":
                 carries.append(carries_evidence({"abstained": False, "answer": text}, q))

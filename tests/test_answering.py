@@ -7,10 +7,11 @@ import re
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 
-from assistant.answering.citations import CITATION_MARK
+from assistant.answering.citations import CITATION_MARK, passage_sentences
 from assistant.answering.coverage import expected_kind, missing_fact
+from assistant.answering.extractive import quotable_for
 from assistant.followups import standalone_question
-from assistant.types import Filters
+from assistant.types import Filters, Passage
 
 ANSWERABLE = [
     ("Why does a backbone organization need stable funding?", "communities-joined-in-action-findings.md"),
@@ -124,3 +125,52 @@ def test_missing_fact_needs_the_counted_thing_and_the_named_place():
     assert missing_fact("How many co-leaders does each workgroup have?", [sentence], passage.text) is None
     assert missing_fact("How many workgroups does it have?", [sentence], passage.text)
     assert "Baltimore" in missing_fact("How many co-leaders does Baltimore have?", [sentence], passage.text)
+
+
+ABSTRACT = (
+    "Measures\n"
+    "Structure and goals of health care organizations' relationship with CBOs.\n"
+    "Design\n"
+    "Thirty-three semi-structured telephone interviews collected April-July 2019.\n"
+    "Results\n"
+    "Health care organizations' goals for social care activities drove their relationships with CBOs.\n"
+    "What internal factors shape how partners share decisions with each other?"
+)
+
+
+def _quotable_sentences(question: str) -> list[str]:
+    starts = [m.start() for m in re.finditer(r"^(?:Measures|Design|Results)$", ABSTRACT, re.M)]
+    headings = list(zip(starts, ["Measures", "Design", "Results"], strict=True))
+    passage = Passage("p1", ABSTRACT, "a.md", "A", headings=headings)
+    quotable = quotable_for(question)
+    return [s.text for s in passage_sentences(passage) if quotable(s)]
+
+
+def test_answers_quote_findings_not_headings_set_up_or_questions():
+    finding = (
+        "Health care organizations' goals for social care activities drove their relationships with CBOs."
+    )
+    assert _quotable_sentences("How do we share power with a new CBO?") == [finding]
+
+
+def test_set_up_is_quoted_for_a_question_about_the_study_or_the_fact_it_carries():
+    interviews = "Thirty-three semi-structured telephone interviews collected April-July 2019."
+    measures = "Structure and goals of health care organizations' relationship with CBOs."
+    assert measures in _quotable_sentences("What did the study measure?")
+    assert interviews in _quotable_sentences("When were the partners reached, in which months?")
+    assert measures not in _quotable_sentences("When were the partners reached, in which months?")
+    assert "Measures" not in _quotable_sentences("What did the study measure?")  # a heading, never
+
+
+def test_a_question_in_the_text_is_quoted_only_when_questions_are_asked_about():
+    research_question = "What internal factors shape how partners share decisions with each other?"
+    assert research_question not in _quotable_sentences("How do partners share decisions?")
+    assert research_question in _quotable_sentences("What questions should partners ask each other?")
+
+
+def test_share_power_answer_skips_the_measures_line(corpus_assistant):
+    answer = corpus_assistant.ask("How do we share power with a new CBO?")
+    assert not answer.abstained
+    assert "Structure and goals of health care organizations" not in answer.text
+    for citation in answer.citations:
+        assert citation.sentence.strip() not in {h for _, h in citation.passage.headings}

@@ -19,9 +19,11 @@ from assistant.answering.citations import Sentence, passage_sentences
 from assistant.answering.coverage import coverage_of, expected_kind, missing_fact, uncovered_terms
 from assistant.answering.findings import (
     ANSWER_FEATURES,
+    STUDY_QUESTION,
     answer_features,
     finding_features,
     is_open_question,
+    is_setup_heading,
 )
 from assistant.answering.models import load_model
 from assistant.answering.turn import ScoredSentence, Turn
@@ -40,6 +42,7 @@ ABSTAIN_TEXT = (
 
 
 StoredSentences = Callable[[list[str]], dict[str, ChunkSentences]]  # chunk ids -> their stored vectors
+SentenceCheck = Callable[[Sentence], bool]
 
 
 class SentenceVectors:
@@ -79,6 +82,7 @@ class SentenceVectors:
 
 
 CJK = re.compile(r"[\u3000-\u9fff\uac00-\ud7af]")
+QUESTIONS_QUESTION = re.compile(r"\b(?:ask\w*|questions?)\b", re.I)  # what to ask, what it asked
 
 
 @dataclass
@@ -95,7 +99,7 @@ def sentence_candidates(
     query_vector: np.ndarray,
     passages: list[Passage],
     vectors: SentenceVectors,
-    prefer: Callable[[Sentence], bool] | None = None,
+    prefer: SentenceCheck | None = None,
 ) -> Candidates:
     quotable = [p for p in passages if p.quotable]  # reference lists etc. are found, never quoted
     sentences = [s for p in quotable for s in passage_sentences(p) if len(s.text.split()) >= MIN_WORDS]
@@ -174,19 +178,42 @@ def rerank_passages(passages: list[Passage], scored: list[ScoredSentence]) -> li
     return sorted(passages, key=lambda p: best.get(p.id, float("-inf")), reverse=True)
 
 
+def quotable_for(question: str) -> SentenceCheck:
+    """Whether the answer may quote a sentence. Never a heading line. A question (a research
+    question, a rhetorical one) answers only a question about questions. A sentence under a set-up
+    heading (Objective, Design, Measures...) says what a study looked at, not what it found: quoted
+    only for a question about how the study was done, or when it carries the fact asked for."""
+    about_the_study = bool(STUDY_QUESTION.search(question))
+    has_fact = _fact_check(question)
+    about_questions = bool(QUESTIONS_QUESTION.search(question))
+
+    def quotable(sentence: Sentence) -> bool:
+        passage = sentence.passage
+        if sentence.text.strip() in {heading for _, heading in passage.headings}:
+            return False
+        if sentence.text.rstrip().endswith("?") and not about_questions:
+            return False
+        if about_the_study or not is_setup_heading(passage.section_at(sentence.span[0])):
+            return True
+        return has_fact is not None and has_fact(sentence)
+
+    return quotable
+
+
 def choose_sentences(
     answering: list[ScoredSentence],
     passages: list[Passage],
     *,
+    quotable: SentenceCheck = lambda sentence: True,
     max_sentences: int = 4,
     max_words: int = 120,
     passages_read: int = 4,
     keep_share: float = 0.5,
 ) -> list[ScoredSentence]:
-    """The sentences most likely to answer, from the top passages: the best one, then others at
-    least `keep_share` as likely (no padding that adds no point), no near-duplicates."""
+    """The quotable sentences most likely to answer, from the top passages: the best one, then others
+    at least `keep_share` as likely (no padding that adds no point), no near-duplicates."""
     readable = {p.id for p in passages[:passages_read]}
-    answering = [item for item in answering if item[0].passage.id in readable]
+    answering = [item for item in answering if item[0].passage.id in readable and quotable(item[0])]
     if not answering:
         return []
     best = answering[0][1]
@@ -252,6 +279,7 @@ class ExtractiveAnswerer:
         turn.chosen = choose_sentences(
             turn.answering,
             turn.passages,
+            quotable=quotable_for(question),
             max_sentences=self.max_sentences,
             max_words=self.max_words,
             keep_share=self.keep_share,
@@ -313,7 +341,7 @@ class ExtractiveAnswerer:
         )
 
 
-def _fact_check(question: str) -> Callable[[Sentence], bool] | None:
+def _fact_check(question: str) -> SentenceCheck | None:
     """For a specific-fact question: does a sentence (in its document) carry that fact?"""
     if expected_kind(question) is None:
         return None

@@ -31,6 +31,13 @@ SETUP_HEADING = re.compile(
     r"subject|measure|intervention|data (?:source|collection|extraction)|context|approach|sample",
     re.I,
 )
+# A question about how a study was done (its aim, design, data, people): set-up sentences answer it.
+STUDY_QUESTION = re.compile(
+    r"\b(?:stud(?:y|ies|ied)|research\w*|interview\w*|survey\w*|data|participa\w+|respondents?|"
+    r"sampl\w+|design\w*|methods?|methodology|measur\w+|objectives?|aims?|purpose|recruit\w*|"
+    r"conduct\w*|trial|setting)\b",
+    re.I,
+)
 # Cue phrases, each one feature: what results, conclusions and advice say, and what set-up says.
 CUES = {
     "number": r"\d",
@@ -53,11 +60,16 @@ CUE_PATTERNS = [re.compile(p, re.I) for p in CUES.values()]
 TRAITS = ("finding_heading", "setup_heading", *CUES, "log_words", "position")
 
 
+def is_setup_heading(heading: str) -> bool:
+    """The heading of a part that sets a study up (Objective, Methods, Measures...), not one that reports."""
+    return bool(heading and not FINDING_HEADING.search(heading) and SETUP_HEADING.search(heading))
+
+
 def sentence_traits(text: str, heading: str = "", position: float = 0.5) -> np.ndarray:
     """The finding model's features besides the vector: heading kind, cue phrases, length, and the
     sentence's position in its document (0 start, 1 end: abstracts end with what they found)."""
     finding_heading = bool(heading and FINDING_HEADING.search(heading))
-    setup_heading = bool(heading and not finding_heading and SETUP_HEADING.search(heading))
+    setup_heading = is_setup_heading(heading)
     cues = [bool(p.search(text)) for p in CUE_PATTERNS]
     length = np.log1p(len(text.split()))
     return np.array([finding_heading, setup_heading, *cues, length, position], dtype=np.float64)
