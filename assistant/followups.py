@@ -26,10 +26,12 @@ class Message(TypedDict, total=False):
     standalone_question: str  # assistant turns: how the question was read (a follow-up's rewrite)
 
 
+# "the study" leans on the conversation; "the study on/of/by ..." says which study it means.
 REFERRING = re.compile(
     r"\b(it|its|it's|they|them|their|theirs|this|that|these|those|he|she|his|her|there|such|"
     r"the (study|program|programme|partnership|project|paper|report|brief|post|article|authors?|"
-    r"organi[sz]ations?|coalition|consortium|council|researchers|interviews?))\b",
+    r"organi[sz]ations?|coalition|consortium|council|researchers|interviews?)"
+    r"(?!\s+(?:on|of|about|by|from|with|that|which|where|in|for)\b))\b",
     re.IGNORECASE,
 )
 CONTINUATION = re.compile(r"^\s*(and|what about|how about|also|how so|tell me more|more on)\b", re.IGNORECASE)

@@ -61,6 +61,13 @@ def test_a_follow_up_naming_its_own_topic_is_left_as_it_is():
         assert not names_own_topic(question)
 
 
+def test_the_study_said_which_study_is_not_a_follow_up():
+    question = "What was the objective of the study on health care organizations partnering with CBOs?"
+    assert standalone_question(question, RELATIONAL) == question
+    assert "relational" in standalone_question("What was the objective of the study?", RELATIONAL)
+    assert "relational" in standalone_question("When were the interviews done?", RELATIONAL)
+
+
 def test_a_follow_up_of_a_follow_up_keeps_the_topic_it_was_read_with():
     read_as = "Who are its partners? (Reading Hospital Community Connections Program)"
     history = [*CCP, user("Who are its partners?"), answered(standalone_question=read_as)]
