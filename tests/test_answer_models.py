@@ -8,10 +8,11 @@ import json
 import numpy as np
 import pytest
 
-from assistant.answering.abstention import ABSTENTION_FEATURES
+from assistant.answering.abstention import ABSTENTION_FEATURES, abstention_features
 from assistant.answering.findings import ANSWER_FEATURES, TRAITS, finding_features, sentence_traits
 from assistant.answering.models import LinearModel, load_model, save_model
 from assistant.ingest import ingest
+from assistant.types import Passage
 
 
 def test_linear_model_round_trips_through_json(tmp_path):
@@ -111,3 +112,23 @@ def test_term_rarity_follows_an_ingest_despite_its_cache(make_library, tmp_path)
     (folder / "b.md").write_text("# Baking\n\nThe pantry baked sourdough bread for its partners.\n")
     ingest(library, [folder], progress=False)
     assert library.term_rarity(["sourdough"])["sourdough"] < 1.0
+
+
+def test_abstention_sees_whether_one_passage_has_all_the_question_s_terms():
+    question = "Does metformin lower dementia risk in veterans?"
+    one_study = [Passage("a", "Metformin use was linked to lower dementia risk among veterans.", "a.md", "A")]
+    three_studies = [
+        Passage("b", "Metformin lowers glucose.", "b.md", "B"),
+        Passage("c", "Dementia risk rises with age.", "c.md", "C"),
+        Passage("d", "Veterans were surveyed.", "d.md", "D"),
+    ]
+
+    def features(passages: list[Passage]) -> dict[str, float]:
+        row = abstention_features(question, passages, [], [], False, rarity=None)
+        return dict(zip(ABSTENTION_FEATURES, row, strict=True))
+
+    # Between them the three studies carry every key term, as the one study does ...
+    assert features(three_studies)["uncovered_share"] == features(one_study)["uncovered_share"] == 0.0
+    # ... but no one of them does: the feature that tells "the study asked about" from "studies nearby".
+    assert features(one_study)["best_single_uncovered_share"] == 0.0
+    assert features(three_studies)["best_single_uncovered_share"] > 0.5

@@ -3,10 +3,12 @@
 A library of thousands of documents always holds something on the topic, so closeness alone cannot
 tell "the study this question is about" from "another study nearby". What does: whether the best
 passages carry the question's rare terms (a place, a programme, a condition: words few passages
-use), how likely the best sentence answers, and, for a question asking for a count, a date or a
-name, whether one is there. A logistic regression over those features (answering/models/abstain.json)
-was fitted by evals/train_answering.py on questions asked with their evidence present and with it
-left out, plus off-topic questions; its threshold keeps answering the answerable ones.
+use), together and in one passage (the study asked about has them all; three nearby studies may
+have them only between them), how likely the best sentence answers, and, for a question asking
+for a count, a date or a name, whether one is there. A logistic regression over those features
+(answering/models/abstain.json) was fitted by evals/train_answering.py on questions asked with their
+evidence present and with it left out, plus off-topic questions; its threshold keeps answering the
+answerable ones.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ ABSTENTION_FEATURES = (
     "uncovered_share",  # rarity-weighted share of the key terms the best passages lack
     "rarest_uncovered",  # rarity of the rarest key term they lack (0 when none is missing)
     "uncovered",  # how many key terms they lack
+    "best_single_uncovered_share",  # the same share for the one best passage that lacks the least
     "fact_missing",  # a count / date / name is asked for and the chosen sentences have none
     "asks_fact",  # the question asks for such a fact
 )
@@ -50,6 +53,10 @@ def abstention_features(
     rare = rarity(terms) if rarity and terms else {}
     weight = {t: rare.get(t, 1.0) for t in terms}
     total = sum(weight.values())
+
+    def lacking(checked: list[Passage]) -> float:
+        return sum(weight[t] for t in uncovered_terms(question, checked)) / total if total else 0.0
+
     return [
         max((p.relevance or 0.0 for p in passages), default=0.0),
         scored[0][1] if scored else 0.0,
@@ -57,6 +64,7 @@ def abstention_features(
         sum(weight[t] for t in missing) / total if total else 0.0,
         max((weight[t] for t in missing), default=0.0),
         math.log1p(len(missing)),
+        min((lacking([p]) for p in passages[:PASSAGES_CHECKED]), default=0.0),
         float(fact_missing),
         float(expected_kind(question) is not None),
     ]
