@@ -114,6 +114,9 @@ def test_fact_kind_detection():
     assert expected_kind("When did the interviews take place?") == "date"
     assert expected_kind("When a health system contracts with a CBO, what is needed?") is None
     assert expected_kind("How do we share power?") is None
+    assert expected_kind("Where were the collaborations located?") == "name"
+    assert expected_kind("Where did it take place?") == "name"
+    assert expected_kind("Where should a new coalition start?") is None  # where to begin, not a place
 
 
 def test_missing_fact_needs_the_counted_thing_and_the_named_place():

@@ -17,6 +17,11 @@ GOLD = PROJECT_ROOT / "evals" / "questions.jsonl"
 SOURDOUGH = "What is the best recipe for sourdough bread?"
 
 
+def test_key_terms_keep_names_spelled_possessive_and_drop_light_verbs():
+    question = "Which group teamed up with Baltimore's health department, and what came out of it?"
+    assert key_terms(question) == ["group", "teamed", "Baltimore", "health", "department"]
+
+
 def test_key_terms_keep_topic_words_not_question_words():
     assert key_terms(SOURDOUGH) == ["recipe", "sourdough", "bread"]
     passage = Passage(

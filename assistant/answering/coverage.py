@@ -41,7 +41,11 @@ DATE = re.compile(
     r"\b(1[89]\d\d|20\d\d|January|February|March|April|May|June|July|August|September|"
     r"October|November|December)\b"
 )
-PLACE_QUESTION = re.compile(r"\b(which|what) (cities|city|states?|countries|country|towns?|counties)\b", re.I)
+PLACE_QUESTION = re.compile(
+    r"\b(which|what) (cities|city|states?|countries|country|towns?|counties)\b"
+    r"|\bwhere\b[^?]*\b(located|take place|took place|held|based|conducted|carried out|happen\w*)\b",
+    re.I,
+)
 NAMES_QUESTION = re.compile(r"\bwhat (are|were) the names\b|\bname (the|all|each)\b", re.IGNORECASE)
 CAPITALIZED = re.compile(r"\b[A-Z][\w’'&+-]*(?:\s+[A-Z][\w’'&+-]*)*")
 
@@ -128,13 +132,19 @@ GENERIC = frozenset(
     "best way ways role help helps helped used use using mean means kind kinds type types describe "
     "tell know known example examples important main key effect effects impact study studies research "
     "report paper authors find found findings work works make made get there their them they any some "
-    "one two also other others between among within during new like well based via per versus whether".split()
+    "one two also other others between among within during new like well based via per versus whether "
+    # light verbs, particles and fillers: "what came out of it", "how did they go about it"
+    "come came comes coming go goes went gone going take took taken takes give gave given gives put "
+    "set see saw seen say said says look looks want wants need needs keep kept try tried get got gets "
+    "out off over under again still even ever really thing things lot lots part parts able".split()
 )
 
 
 def key_terms(question: str) -> list[str]:
     """The question's topic words: its content words that are not generic question words."""
-    words = [w for w in re.findall(r"[\w’'-]+", question) if w.lower() in content_words(question)]
+    # "Baltimore's" is the name Baltimore
+    spelled = [re.sub(r"[’']s$", "", w) for w in re.findall(r"[\w’'-]+", question)]
+    words = [w for w in spelled if w.lower() in content_words(question)]
     return list(dict.fromkeys(w for w in words if w.lower() not in GENERIC))
 
 
