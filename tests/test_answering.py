@@ -9,7 +9,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 
 from assistant.answering.citations import CITATION_MARK, passage_sentences
 from assistant.answering.coverage import expected_kind, missing_fact
-from assistant.answering.extractive import quotable_for
+from assistant.answering.extractive import part_of, quotable_for
 from assistant.followups import standalone_question
 from assistant.types import Filters, Passage
 
@@ -169,6 +169,17 @@ def test_a_question_in_the_text_is_quoted_only_when_questions_are_asked_about():
     research_question = "What internal factors shape how partners share decisions with each other?"
     assert research_question not in _quotable_sentences("How do partners share decisions?")
     assert research_question in _quotable_sentences("What questions should partners ask each other?")
+
+
+def test_run_in_part_labels_count_as_headings():
+    text = (
+        "OBJECTIVE To determine whether kidney exchange raises transplant numbers. METHODS We simulated "
+        "patients from the community. RESULTS Matching raised transplants by 20 percent in every region."
+    )
+    passage = Passage("p2", text, "b.md", "B")
+    assert [part_of(s) for s in passage_sentences(passage)] == ["OBJECTIVE", "METHODS", "RESULTS"]
+    quotable = quotable_for("Does kidney exchange raise transplant numbers?")
+    assert [s.text.split()[0] for s in passage_sentences(passage) if quotable(s)] == ["RESULTS"]
 
 
 def test_share_power_answer_skips_the_measures_line(corpus_assistant):

@@ -82,6 +82,8 @@ class SentenceVectors:
 
 
 CJK = re.compile(r"[\u3000-\u9fff\uac00-\ud7af]")
+# An upper-case part label starting a sentence and run into its text: "METHODS We enrolled ...".
+RUN_IN_LABEL = re.compile(r"(?:^|(?<=[.!?]\s))([A-Z]{4,}(?: (?:AND|OF|[A-Z]{4,}))*):?(?=\s+[A-Z0-9])")
 QUESTIONS_QUESTION = re.compile(r"\b(?:ask\w*|questions?)\b", re.I)  # what to ask, what it asked
 
 
@@ -178,6 +180,15 @@ def rerank_passages(passages: list[Passage], scored: list[ScoredSentence]) -> li
     return sorted(passages, key=lambda p: best.get(p.id, float("-inf")), reverse=True)
 
 
+def part_of(sentence: Sentence) -> str:
+    """The heading a sentence sits under, or the label of its run-in part when that comes later
+    ("... OBJECTIVE To determine ... METHODS We enrolled ...": abstracts often label parts in the text)."""
+    passage, start = sentence.passage, sentence.span[0]
+    after_heading = max((offset for offset, _ in passage.headings if offset <= start), default=0)
+    labels = [m for m in RUN_IN_LABEL.finditer(passage.text, after_heading) if m.start() <= start]
+    return labels[-1].group(1) if labels else passage.section_at(start)
+
+
 def quotable_for(question: str) -> SentenceCheck:
     """Whether the answer may quote a sentence. Never a heading line. A question (a research
     question, a rhetorical one) answers only a question about questions. A sentence under a set-up
@@ -193,7 +204,7 @@ def quotable_for(question: str) -> SentenceCheck:
             return False
         if sentence.text.rstrip().endswith("?") and not about_questions:
             return False
-        if about_the_study or not is_setup_heading(passage.section_at(sentence.span[0])):
+        if about_the_study or not is_setup_heading(part_of(sentence)):
             return True
         return has_fact is not None and has_fact(sentence)
 
