@@ -163,6 +163,9 @@ def test_set_up_is_quoted_for_a_question_about_the_study_or_the_fact_it_carries(
     assert interviews in _quotable_sentences("When were the partners reached, in which months?")
     assert measures not in _quotable_sentences("When were the partners reached, in which months?")
     assert "Measures" not in _quotable_sentences("What did the study measure?")  # a heading, never
+    # a question about the study that asks for a date: only the set-up sentence that has one
+    assert _quotable_sentences("When did the study collect its interviews?")[0] == interviews
+    assert measures not in _quotable_sentences("When did the study collect its interviews?")
 
 
 def test_a_question_in_the_text_is_quoted_only_when_questions_are_asked_about():

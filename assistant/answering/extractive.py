@@ -193,7 +193,8 @@ def quotable_for(question: str) -> SentenceCheck:
     """Whether the answer may quote a sentence. Never a heading line. A question (a research
     question, a rhetorical one) answers only a question about questions. A sentence under a set-up
     heading (Objective, Design, Measures...) says what a study looked at, not what it found: quoted
-    only for a question about how the study was done, or when it carries the fact asked for."""
+    only when it carries the count, date or place asked for, or, for a question about how the study
+    was done that asks for no such fact, at all."""
     about_the_study = bool(STUDY_QUESTION.search(question))
     has_fact = _fact_check(question)
     about_questions = bool(QUESTIONS_QUESTION.search(question))
@@ -204,9 +205,11 @@ def quotable_for(question: str) -> SentenceCheck:
             return False
         if sentence.text.rstrip().endswith("?") and not about_questions:
             return False
-        if about_the_study or not is_setup_heading(part_of(sentence)):
+        if not is_setup_heading(part_of(sentence)):
             return True
-        return has_fact is not None and has_fact(sentence)
+        if has_fact is not None:  # a count, date or place asked for: only a set-up sentence that has one
+            return has_fact(sentence)
+        return about_the_study
 
     return quotable
 
