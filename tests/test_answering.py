@@ -128,6 +128,10 @@ def test_missing_fact_needs_the_counted_thing_and_the_named_place():
     assert missing_fact("How many co-leaders does each workgroup have?", [sentence], passage.text) is None
     assert missing_fact("How many workgroups does it have?", [sentence], passage.text)
     assert "Baltimore" in missing_fact("How many co-leaders does Baltimore have?", [sentence], passage.text)
+    # the digits of a name are no count
+    covid = Passage("q", "Clinics worked with community groups during the COVID-19 pandemic.", "s", "t")
+    named = Sentence(covid.text, (0, len(covid.text)), covid)
+    assert missing_fact("How many people took part?", [named], covid.text)
 
 
 ABSTRACT = (

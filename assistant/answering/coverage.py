@@ -20,7 +20,8 @@ NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
     r"sixty|seventy|eighty|ninety|hundred|thousand|million|billion|dozen|half"
 )
-NUMBER = re.compile(rf"\b(\d[\d,.]*%?|(?:{NUMBER_WORDS})(?:-\w+)?)\b", re.IGNORECASE)
+# Not the digits of a name: "COVID-19", "H1N1", "IL-6" are no counts.
+NUMBER = re.compile(rf"(?<![\w-])\d[\d,.]*%?\b|\b(?:{NUMBER_WORDS})(?:-\w+)?\b", re.IGNORECASE)
 COUNT_QUESTION = re.compile(
     r"\bhow (many|much)\b(?:\s+(?:of\s+(?:the|these|those)\s+)?((?:[a-z-]+\s*){1,4}))?", re.I
 )
