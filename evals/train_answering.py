@@ -53,6 +53,7 @@ from assistant.answering.extractive import (  # noqa: E402
     compose,
     position_in_document,
     quotable_for,
+    readable_sentences,
     sentence_candidates,
 )
 from assistant.answering.findings import ANSWER_FEATURES, SIGNALS, TRAITS, finding_features  # noqa: E402
@@ -279,7 +280,7 @@ def selection_scores(assistant: Assistant, abstracts, split: str) -> dict[float,
     for share in KEEP_SHARES:
         carries, precise, found, setup, quoted = [], [], [], [], []
         for q, kind, turn in turns:
-            quotable = quotable_for(turn.standalone)
+            quotable = quotable_for(turn.standalone, readable_sentences(turn.answering, turn.passages))
             chosen = choose_sentences(turn.answering, turn.passages, quotable=quotable, keep_share=share)
             text, citations = compose(chosen, turn.passages)
             if kind == "gold":

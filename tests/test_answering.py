@@ -148,9 +148,9 @@ ABSTRACT = (
 def _quotable_sentences(question: str) -> list[str]:
     starts = [m.start() for m in re.finditer(r"^(?:Measures|Design|Results)$", ABSTRACT, re.M)]
     headings = list(zip(starts, ["Measures", "Design", "Results"], strict=True))
-    passage = Passage("p1", ABSTRACT, "a.md", "A", headings=headings)
-    quotable = quotable_for(question)
-    return [s.text for s in passage_sentences(passage) if quotable(s)]
+    sentences = passage_sentences(Passage("p1", ABSTRACT, "a.md", "A", headings=headings))
+    quotable = quotable_for(question, sentences)
+    return [s.text for s in sentences if quotable(s)]
 
 
 def test_answers_quote_findings_not_headings_set_up_or_questions():
@@ -172,6 +172,13 @@ def test_set_up_is_quoted_for_a_question_about_the_study_or_the_fact_it_carries(
     assert measures not in _quotable_sentences("When did the study collect its interviews?")
 
 
+def test_a_question_naming_a_part_is_answered_from_under_its_heading():
+    interviews = "Thirty-three semi-structured telephone interviews collected April-July 2019."
+    assert _quotable_sentences("What design did the partnership study use?") == [interviews]
+    # no candidate under a Limitations heading: the usual rules apply
+    assert "Thirty-three" not in " ".join(_quotable_sentences("What are the limitations of CBO referrals?"))
+
+
 def test_a_question_in_the_text_is_quoted_only_when_questions_are_asked_about():
     research_question = "What internal factors shape how partners share decisions with each other?"
     assert research_question not in _quotable_sentences("How do partners share decisions?")
@@ -187,6 +194,14 @@ def test_run_in_part_labels_count_as_headings():
     assert [part_of(s) for s in passage_sentences(passage)] == ["OBJECTIVE", "METHODS", "RESULTS"]
     quotable = quotable_for("Does kidney exchange raise transplant numbers?")
     assert [s.text.split()[0] for s in passage_sentences(passage) if quotable(s)] == ["RESULTS"]
+
+
+def test_the_objective_asked_for_is_quoted_from_under_objective(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "What was the objective of the study on health care organizations partnering with "
+        "community organizations?"
+    )
+    assert answer.text.startswith("Understand how health care organizations interact with CBOs")
 
 
 def test_share_power_answer_skips_the_measures_line(corpus_assistant):

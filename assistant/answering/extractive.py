@@ -34,6 +34,7 @@ from assistant.types import Answer, Citation, Passage
 
 MIN_WORDS = 5  # shorter "sentences" are headings, bylines or fragments
 FACT_SENTENCES = 2  # a count, date or name asked for must be in the answer's first two sentences
+PASSAGES_READ = 4  # the answer quotes from the best few passages only
 SHORT_DOCUMENT_CHUNKS = 3  # up to ~600 tokens: an abstract, where position says finding or set-up
 ABSTAIN_TEXT = (
     "The library does not cover this question: no passage answers it closely enough. "
@@ -84,6 +85,17 @@ class SentenceVectors:
 CJK = re.compile(r"[\u3000-\u9fff\uac00-\ud7af]")
 # An upper-case part label starting a sentence and run into its text: "METHODS We enrolled ...".
 RUN_IN_LABEL = re.compile(r"(?:^|(?<=[.!?]\s))([A-Z]{4,}(?: (?:AND|OF|[A-Z]{4,}))*):?(?=\s+[A-Z0-9])")
+# A question that asks for a part of a study, and the headings of that part: "What was the objective
+# of ...?" is answered under Objective, when a retrieved passage has one.
+ASKED_PARTS = [
+    (re.compile(asks, re.I), re.compile(heading, re.I))
+    for asks, heading in (
+        (r"\b(?:objectives?|aims?|purpose)\b", r"objective|\baims?\b|purpose"),
+        (r"\b(?:design|methods?|methodology)\b", r"design|method|data collection"),
+        (r"\blimitations?\b", r"limitation"),
+        (r"\brecommend\w*", r"recommendation"),
+    )
+]
 QUESTIONS_QUESTION = re.compile(r"\b(?:ask\w*|questions?)\b", re.I)  # what to ask, what it asked
 
 
@@ -189,20 +201,35 @@ def part_of(sentence: Sentence) -> str:
     return labels[-1].group(1) if labels else passage.section_at(start)
 
 
-def quotable_for(question: str) -> SentenceCheck:
+def asked_part(question: str, candidates: Iterable[Sentence]) -> SentenceCheck | None:
+    """For a question naming a part of a study (its objective, design, limitations...), the check
+    "sits under that part's heading", when some candidate does; else None."""
+    for asks, heading in ASKED_PARTS:
+        if asks.search(question):
+            under = [s for s in candidates if heading.search(part_of(s))]
+            if under:
+                return lambda sentence: bool(heading.search(part_of(sentence)))
+    return None
+
+
+def quotable_for(question: str, candidates: Iterable[Sentence] = ()) -> SentenceCheck:
     """Whether the answer may quote a sentence. Never a heading line. A question (a research
     question, a rhetorical one) answers only a question about questions. A sentence under a set-up
     heading (Objective, Design, Measures...) says what a study looked at, not what it found: quoted
     only when it carries the count, date or place asked for, or, for a question about how the study
-    was done that asks for no such fact, at all."""
+    was done that asks for no such fact, at all. A question naming a part of the study (objective,
+    design...) is answered from under that part's heading when one of the `candidates` sits there."""
     about_the_study = bool(STUDY_QUESTION.search(question))
     has_fact = _fact_check(question)
     about_questions = bool(QUESTIONS_QUESTION.search(question))
+    in_part = asked_part(question, candidates)
 
     def quotable(sentence: Sentence) -> bool:
         passage = sentence.passage
         if sentence.text.strip() in {heading for _, heading in passage.headings}:
             return False
+        if in_part is not None:
+            return in_part(sentence)
         if sentence.text.rstrip().endswith("?") and not about_questions:
             return False
         if not is_setup_heading(part_of(sentence)):
@@ -214,6 +241,12 @@ def quotable_for(question: str) -> SentenceCheck:
     return quotable
 
 
+def readable_sentences(answering: list[ScoredSentence], passages: list[Passage]) -> list[Sentence]:
+    """The candidate sentences of the passages an answer quotes from."""
+    readable = {p.id for p in passages[:PASSAGES_READ]}
+    return [sentence for sentence, _ in answering if sentence.passage.id in readable]
+
+
 def choose_sentences(
     answering: list[ScoredSentence],
     passages: list[Passage],
@@ -221,7 +254,7 @@ def choose_sentences(
     quotable: SentenceCheck = lambda sentence: True,
     max_sentences: int = 4,
     max_words: int = 120,
-    passages_read: int = 4,
+    passages_read: int = PASSAGES_READ,
     keep_share: float = 0.5,
 ) -> list[ScoredSentence]:
     """The quotable sentences most likely to answer, from the top passages: the best one, then others
@@ -293,7 +326,7 @@ class ExtractiveAnswerer:
         turn.chosen = choose_sentences(
             turn.answering,
             turn.passages,
-            quotable=quotable_for(question),
+            quotable=quotable_for(question, readable_sentences(turn.answering, turn.passages)),
             max_sentences=self.max_sentences,
             max_words=self.max_words,
             keep_share=self.keep_share,
