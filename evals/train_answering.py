@@ -280,7 +280,8 @@ def selection_scores(assistant: Assistant, abstracts, split: str) -> dict[float,
     for share in KEEP_SHARES:
         carries, precise, found, setup, quoted = [], [], [], [], []
         for q, kind, turn in turns:
-            quotable = quotable_for(turn.standalone, readable_sentences(turn.answering, turn.passages))
+            readable = readable_sentences(turn.answering, turn.passages)
+            quotable = quotable_for(turn.standalone, readable, turn.question)
             chosen = choose_sentences(turn.answering, turn.passages, quotable=quotable, keep_share=share)
             text, citations = compose(chosen, turn.passages)
             if kind == "gold":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from assistant.answering.extractive import ABSTAIN_TEXT
 from assistant.followups import NOT_COVERED, current_topic, names_own_topic, standalone_question
 
@@ -85,3 +87,11 @@ def test_after_an_off_topic_turn_the_answer_comes_from_the_earlier_topic(corpus_
     answer = corpus_assistant.ask("How many people contributed data to it?", RELATIONAL + AUSTRALIA)
     assert not answer.abstained
     assert any("19 people contributed data" in c.sentence for c in answer.citations)
+
+
+def test_a_follow_up_is_read_for_what_it_asks_not_for_the_topic_words_added(corpus_assistant):
+    objective = "What was the objective of the study on health care organizations partnering with CBOs?"
+    answer = corpus_assistant.ask("How many interviews did it include?", [user(objective), answered()])
+    assert "objective" in answer.standalone_question  # the topic's words are added for retrieval ...
+    assert not answer.abstained  # ... but do not make it a question about the Objective section
+    assert any(re.search(r"\d|Thirty", c.sentence) for c in answer.citations)

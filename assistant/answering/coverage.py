@@ -87,7 +87,8 @@ def _has_fact(kind: str, question: str, sentence: str) -> bool:
     if kind == "name":
         asked = {w.lower() for w in _words(CAPITALIZED.findall(question))}
         return any(w.lower() not in asked for w in _words(CAPITALIZED.findall(sentence)[1:]))
-    new_numbers = [m for m in NUMBER.finditer(sentence) if m.group(0).lower() not in question.lower()]
+    asked = {m.group(0).lower() for m in NUMBER.finditer(question)}  # not "19" of "COVID-19"
+    new_numbers = [m for m in NUMBER.finditer(sentence) if m.group(0).lower() not in asked]
     if not new_numbers:
         return False
     noun = _counted_noun(question)
@@ -96,7 +97,7 @@ def _has_fact(kind: str, question: str, sentence: str) -> bool:
         return True  # the counted thing is named differently here: any new number may answer
     # "how many workgroups" needs a number counting workgroups: within a few words before it.
     positions = [i for i, w in enumerate(words) if w == noun]
-    number_positions = [i for i, w in enumerate(words) if NUMBER.fullmatch(w) and w not in question.lower()]
+    number_positions = [i for i, w in enumerate(words) if NUMBER.fullmatch(w) and w not in asked]
     return any(0 < p - n <= 4 for p in positions for n in number_positions)
 
 

@@ -212,17 +212,20 @@ def asked_part(question: str, candidates: Iterable[Sentence]) -> SentenceCheck |
     return None
 
 
-def quotable_for(question: str, candidates: Iterable[Sentence] = ()) -> SentenceCheck:
+def quotable_for(
+    question: str, candidates: Iterable[Sentence] = (), own_words: str | None = None
+) -> SentenceCheck:
     """Whether the answer may quote a sentence. Never a heading line. A question (a research
     question, a rhetorical one) answers only a question about questions. A sentence under a set-up
     heading (Objective, Design, Measures...) says what a study looked at, not what it found: quoted
     only when it carries the count, date or place asked for, or, for a question about how the study
     was done that asks for no such fact, at all. A question naming a part of the study (objective,
     design...) is answered from under that part's heading when one of the `candidates` sits there."""
-    about_the_study = bool(STUDY_QUESTION.search(question))
-    has_fact = _fact_check(question)
-    about_questions = bool(QUESTIONS_QUESTION.search(question))
-    in_part = asked_part(question, candidates)
+    own_words = own_words or question  # a follow-up's own words: its appended topic terms ask nothing
+    about_the_study = bool(STUDY_QUESTION.search(own_words))
+    has_fact = _fact_check(question)  # the standalone question: names the topic supplies are no answer
+    about_questions = bool(QUESTIONS_QUESTION.search(own_words))
+    in_part = asked_part(own_words, candidates)
 
     def quotable(sentence: Sentence) -> bool:
         passage = sentence.passage
@@ -326,7 +329,7 @@ class ExtractiveAnswerer:
         turn.chosen = choose_sentences(
             turn.answering,
             turn.passages,
-            quotable=quotable_for(question, readable_sentences(turn.answering, turn.passages)),
+            quotable=quotable_for(question, readable_sentences(turn.answering, turn.passages), turn.question),
             max_sentences=self.max_sentences,
             max_words=self.max_words,
             keep_share=self.keep_share,
