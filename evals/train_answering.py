@@ -46,18 +46,17 @@ from tqdm import tqdm  # noqa: E402
 
 from assistant.answering.abstention import ABSTENTION_FEATURES  # noqa: E402
 from assistant.answering.citations import passage_sentences  # noqa: E402
+from assistant.answering.coverage import fact_check  # noqa: E402
 from assistant.answering.extractive import (  # noqa: E402
     MIN_WORDS,
-    _fact_check,
     choose_sentences,
     compose,
     position_in_document,
-    quotable_for,
-    readable_sentences,
     sentence_candidates,
 )
 from assistant.answering.findings import ANSWER_FEATURES, SIGNALS, TRAITS, finding_features  # noqa: E402
 from assistant.answering.models import LinearModel, load_model, save_model  # noqa: E402
+from assistant.answering.quoting import quotable_for, readable_sentences  # noqa: E402
 from assistant.answering.turn import Turn  # noqa: E402
 from assistant.assistant import Assistant  # noqa: E402
 from assistant.evaluation.answer_metrics import carries_evidence, sentence_holds_evidence  # noqa: E402
@@ -187,7 +186,7 @@ def answer_rows(assistant: Assistant, questions, label_of, group: int):
         standalone = standalone_question(q.question, q.history)
         passages, query_vector = assistant.search.search(standalone, assistant.retrieval)
         candidates = sentence_candidates(
-            standalone, query_vector, passages, assistant.extractive.vectors, _fact_check(standalone)
+            standalone, query_vector, passages, assistant.extractive.vectors, fact_check(standalone)
         )
         if not candidates.sentences:
             continue

@@ -9,7 +9,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 
 from assistant.answering.citations import CITATION_MARK, passage_sentences
 from assistant.answering.coverage import expected_kind, missing_fact
-from assistant.answering.extractive import part_of, quotable_for
+from assistant.answering.quoting import part_of, quotable_for
 from assistant.followups import standalone_question
 from assistant.types import Filters, Passage
 

@@ -9,7 +9,7 @@ carries a fact of that kind, and the names the question asks about appear in its
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from assistant.answering.citations import Sentence, stems
 from assistant.text import content_words
@@ -165,3 +165,23 @@ def coverage_of(question: str, cited: Iterable[Passage]) -> tuple[Coverage, list
     """An answer's coverage label: partial when a key term is in none of the passages it cites."""
     missing = uncovered_terms(question, cited)
     return ("partial" if missing else "answered"), missing
+
+
+def fact_check(question: str) -> Callable[[Sentence], bool] | None:
+    """For a specific-fact question: does a sentence (in its document) carry that fact?"""
+    if expected_kind(question) is None:
+        return None
+    return lambda sentence: missing_fact(question, [sentence], context_of([sentence.passage])) is None
+
+
+def context_of(passages: Iterable[Passage]) -> str:
+    """Passage texts plus their documents' bibliographic facts (names a question may use)."""
+    parts = []
+    for passage in {p.id: p for p in passages}.values():
+        facts = [
+            str(v)
+            for k, v in passage.metadata.items()
+            if k not in ("ordinal", "seed", "pipeline", "document_chunks")
+        ]
+        parts += [passage.text, passage.title, *facts]
+    return "\n".join(parts)

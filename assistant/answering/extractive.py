@@ -1,31 +1,31 @@
 """The default answerer, no LLM: the retrieved sentences that best answer the question, quoted verbatim.
 
 `ExtractiveAnswerer` is the whole of it: it scores the retrieved sentences (the rerank both answer
-modes use), decides when the library does not cover a question, chooses and composes the answer,
-and checks that a specific-fact question (a count, a date, a place) gets a sentence with that fact.
+modes use), decides when the library does not cover a question, chooses (among what quoting.py
+allows) and composes the answer, and checks that a specific-fact question (a count, a date, a place)
+gets a sentence with that fact.
 """
 
 from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from assistant.answering.abstention import Rarity, abstention_features, answerable
 from assistant.answering.citations import Sentence, passage_sentences
-from assistant.answering.coverage import coverage_of, expected_kind, missing_fact, uncovered_terms
+from assistant.answering.coverage import context_of, coverage_of, fact_check, missing_fact, uncovered_terms
 from assistant.answering.findings import (
     ANSWER_FEATURES,
-    STUDY_QUESTION,
     answer_features,
     finding_features,
     is_open_question,
-    is_setup_heading,
 )
 from assistant.answering.models import load_model
+from assistant.answering.quoting import PASSAGES_READ, SentenceCheck, quotable_for, readable_sentences
 from assistant.answering.turn import ScoredSentence, Turn
 from assistant.sentences import ChunkSentences, encode_passages
 from assistant.store import Embedder
@@ -34,7 +34,6 @@ from assistant.types import Answer, Citation, Passage
 
 MIN_WORDS = 5  # shorter "sentences" are headings, bylines or fragments
 FACT_SENTENCES = 2  # a count, date or name asked for must be in the answer's first two sentences
-PASSAGES_READ = 4  # the answer quotes from the best few passages only
 SHORT_DOCUMENT_CHUNKS = 3  # up to ~600 tokens: an abstract, where position says finding or set-up
 ABSTAIN_TEXT = (
     "The library does not cover this question: no passage answers it closely enough. "
@@ -43,7 +42,6 @@ ABSTAIN_TEXT = (
 
 
 StoredSentences = Callable[[list[str]], dict[str, ChunkSentences]]  # chunk ids -> their stored vectors
-SentenceCheck = Callable[[Sentence], bool]
 
 
 class SentenceVectors:
@@ -83,20 +81,6 @@ class SentenceVectors:
 
 
 CJK = re.compile(r"[\u3000-\u9fff\uac00-\ud7af]")
-# An upper-case part label starting a sentence and run into its text: "METHODS We enrolled ...".
-RUN_IN_LABEL = re.compile(r"(?:^|(?<=[.!?]\s))([A-Z]{4,}(?: (?:AND|OF|[A-Z]{4,}))*):?(?=\s+[A-Z0-9])")
-# A question that asks for a part of a study, and the headings of that part: "What was the objective
-# of ...?" is answered under Objective, when a retrieved passage has one.
-ASKED_PARTS = [
-    (re.compile(asks, re.I), re.compile(heading, re.I))
-    for asks, heading in (
-        (r"\b(?:objectives?|aims?|purpose)\b", r"objective|\baims?\b|purpose"),
-        (r"\b(?:design|methods?|methodology)\b", r"design|method|data collection"),
-        (r"\blimitations?\b", r"limitation"),
-        (r"\brecommend\w*", r"recommendation"),
-    )
-]
-QUESTIONS_QUESTION = re.compile(r"\b(?:ask\w*|questions?)\b", re.I)  # what to ask, what it asked
 
 
 @dataclass
@@ -192,64 +176,6 @@ def rerank_passages(passages: list[Passage], scored: list[ScoredSentence]) -> li
     return sorted(passages, key=lambda p: best.get(p.id, float("-inf")), reverse=True)
 
 
-def part_of(sentence: Sentence) -> str:
-    """The heading a sentence sits under, or the label of its run-in part when that comes later
-    ("... OBJECTIVE To determine ... METHODS We enrolled ...": abstracts often label parts in the text)."""
-    passage, start = sentence.passage, sentence.span[0]
-    after_heading = max((offset for offset, _ in passage.headings if offset <= start), default=0)
-    labels = [m for m in RUN_IN_LABEL.finditer(passage.text, after_heading) if m.start() <= start]
-    return labels[-1].group(1) if labels else passage.section_at(start)
-
-
-def asked_part(question: str, candidates: Iterable[Sentence]) -> SentenceCheck | None:
-    """For a question naming a part of a study (its objective, design, limitations...), the check
-    "sits under that part's heading", when some candidate does; else None."""
-    for asks, heading in ASKED_PARTS:
-        if asks.search(question):
-            under = [s for s in candidates if heading.search(part_of(s))]
-            if under:
-                return lambda sentence: bool(heading.search(part_of(sentence)))
-    return None
-
-
-def quotable_for(
-    question: str, candidates: Iterable[Sentence] = (), own_words: str | None = None
-) -> SentenceCheck:
-    """Whether the answer may quote a sentence. Never a heading line. A question (a research
-    question, a rhetorical one) answers only a question about questions. A sentence under a set-up
-    heading (Objective, Design, Measures...) says what a study looked at, not what it found: quoted
-    only when it carries the count, date or place asked for, or, for a question about how the study
-    was done that asks for no such fact, at all. A question naming a part of the study (objective,
-    design...) is answered from under that part's heading when one of the `candidates` sits there."""
-    own_words = own_words or question  # a follow-up's own words: its appended topic terms ask nothing
-    about_the_study = bool(STUDY_QUESTION.search(own_words))
-    has_fact = _fact_check(question)  # the standalone question: names the topic supplies are no answer
-    about_questions = bool(QUESTIONS_QUESTION.search(own_words))
-    in_part = asked_part(own_words, candidates)
-
-    def quotable(sentence: Sentence) -> bool:
-        passage = sentence.passage
-        if sentence.text.strip() in {heading for _, heading in passage.headings}:
-            return False
-        if in_part is not None:
-            return in_part(sentence)
-        if sentence.text.rstrip().endswith("?") and not about_questions:
-            return False
-        if not is_setup_heading(part_of(sentence)):
-            return True
-        if has_fact is not None:  # a count, date or place asked for: only a set-up sentence that has one
-            return has_fact(sentence)
-        return about_the_study
-
-    return quotable
-
-
-def readable_sentences(answering: list[ScoredSentence], passages: list[Passage]) -> list[Sentence]:
-    """The candidate sentences of the passages an answer quotes from."""
-    readable = {p.id for p in passages[:PASSAGES_READ]}
-    return [sentence for sentence, _ in answering if sentence.passage.id in readable]
-
-
 def choose_sentences(
     answering: list[ScoredSentence],
     passages: list[Passage],
@@ -322,7 +248,7 @@ class ExtractiveAnswerer:
         assert turn.query_vector is not None
         question = turn.standalone
         candidates = sentence_candidates(
-            question, turn.query_vector, turn.passages, self.vectors, _fact_check(question)
+            question, turn.query_vector, turn.passages, self.vectors, fact_check(question)
         )
         turn.scored, turn.answering = score_sentences(candidates)
         turn.passages = rerank_passages(turn.passages, turn.scored)
@@ -336,7 +262,7 @@ class ExtractiveAnswerer:
         )
         # The fact asked for must be in the answer's lead, not somewhere in a longer answer.
         lead = [s for s, _ in turn.chosen[:FACT_SENTENCES]]
-        turn.fact_gap = missing_fact(question, lead, _context_of(s.passage for s in lead)) if lead else None
+        turn.fact_gap = missing_fact(question, lead, context_of(s.passage for s in lead)) if lead else None
         turn.abstention = abstention_features(
             question, turn.passages, turn.scored, turn.answering, turn.fact_gap is not None, self.rarity
         )
@@ -389,23 +315,3 @@ class ExtractiveAnswerer:
             coverage=coverage,
             uncovered=uncovered,
         )
-
-
-def _fact_check(question: str) -> SentenceCheck | None:
-    """For a specific-fact question: does a sentence (in its document) carry that fact?"""
-    if expected_kind(question) is None:
-        return None
-    return lambda sentence: missing_fact(question, [sentence], _context_of([sentence.passage])) is None
-
-
-def _context_of(passages: Iterable[Passage]) -> str:
-    """Passage texts plus their documents' bibliographic facts (names a question may use)."""
-    parts = []
-    for passage in {p.id: p for p in passages}.values():
-        facts = [
-            str(v)
-            for k, v in passage.metadata.items()
-            if k not in ("ordinal", "seed", "pipeline", "document_chunks")
-        ]
-        parts += [passage.text, passage.title, *facts]
-    return "\n".join(parts)

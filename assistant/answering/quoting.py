@@ -1,0 +1,93 @@
+"""What an answer may quote: never a heading line or a question, and set-up only when asked for.
+
+The answer model scores how likely each retrieved sentence answers; these rules then say which of
+them may be quoted at all, from the sentence's place in its document (the heading it sits under,
+or a run-in "METHODS ..." label) and from what the question asks (a count, a part of a study, how
+the study was done). They filter what is quoted only: passages are still ordered by all sentences.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from assistant.answering.citations import Sentence
+from assistant.answering.coverage import fact_check
+from assistant.answering.findings import STUDY_QUESTION, is_setup_heading
+from assistant.answering.turn import ScoredSentence
+from assistant.types import Passage
+
+SentenceCheck = Callable[[Sentence], bool]
+PASSAGES_READ = 4  # the answer quotes from the best few passages only
+# An upper-case part label starting a sentence and run into its text: "METHODS We enrolled ...".
+RUN_IN_LABEL = re.compile(r"(?:^|(?<=[.!?]\s))([A-Z]{4,}(?: (?:AND|OF|[A-Z]{4,}))*):?(?=\s+[A-Z0-9])")
+# A question that asks for a part of a study, and the headings of that part: "What was the objective
+# of ...?" is answered under Objective, when a retrieved passage has one.
+ASKED_PARTS = [
+    (re.compile(asks, re.I), re.compile(heading, re.I))
+    for asks, heading in (
+        (r"\b(?:objectives?|aims?|purpose)\b", r"objective|\baims?\b|purpose"),
+        (r"\b(?:design|methods?|methodology)\b", r"design|method|data collection"),
+        (r"\blimitations?\b", r"limitation"),
+        (r"\brecommend\w*", r"recommendation"),
+    )
+]
+QUESTIONS_QUESTION = re.compile(r"\b(?:ask\w*|questions?)\b", re.I)  # what to ask, what it asked
+
+
+def part_of(sentence: Sentence) -> str:
+    """The heading a sentence sits under, or the label of its run-in part when that comes later
+    ("... OBJECTIVE To determine ... METHODS We enrolled ...": abstracts often label parts in the text)."""
+    passage, start = sentence.passage, sentence.span[0]
+    after_heading = max((offset for offset, _ in passage.headings if offset <= start), default=0)
+    labels = [m for m in RUN_IN_LABEL.finditer(passage.text, after_heading) if m.start() <= start]
+    return labels[-1].group(1) if labels else passage.section_at(start)
+
+
+def asked_part(question: str, candidates: Iterable[Sentence]) -> SentenceCheck | None:
+    """For a question naming a part of a study (its objective, design, limitations...), the check
+    "sits under that part's heading", when some candidate does; else None."""
+    for asks, heading in ASKED_PARTS:
+        if asks.search(question):
+            under = [s for s in candidates if heading.search(part_of(s))]
+            if under:
+                return lambda sentence: bool(heading.search(part_of(sentence)))
+    return None
+
+
+def quotable_for(
+    question: str, candidates: Iterable[Sentence] = (), own_words: str | None = None
+) -> SentenceCheck:
+    """Whether the answer may quote a sentence. Never a heading line. A question (a research
+    question, a rhetorical one) answers only a question about questions. A sentence under a set-up
+    heading (Objective, Design, Measures...) says what a study looked at, not what it found: quoted
+    only when it carries the count, date or place asked for, or, for a question about how the study
+    was done that asks for no such fact, at all. A question naming a part of the study (objective,
+    design...) is answered from under that part's heading when one of the `candidates` sits there."""
+    own_words = own_words or question  # a follow-up's own words: its appended topic terms ask nothing
+    about_the_study = bool(STUDY_QUESTION.search(own_words))
+    has_fact = fact_check(question)  # the standalone question: names the topic supplies are no answer
+    about_questions = bool(QUESTIONS_QUESTION.search(own_words))
+    in_part = asked_part(own_words, candidates)
+
+    def quotable(sentence: Sentence) -> bool:
+        passage = sentence.passage
+        if sentence.text.strip() in {heading for _, heading in passage.headings}:
+            return False
+        if in_part is not None:
+            return in_part(sentence)
+        if sentence.text.rstrip().endswith("?") and not about_questions:
+            return False
+        if not is_setup_heading(part_of(sentence)):
+            return True
+        if has_fact is not None:  # a count, date or place asked for: only a set-up sentence that has one
+            return has_fact(sentence)
+        return about_the_study
+
+    return quotable
+
+
+def readable_sentences(answering: list[ScoredSentence], passages: list[Passage]) -> list[Sentence]:
+    """The candidate sentences of the passages an answer quotes from."""
+    readable = {p.id for p in passages[:PASSAGES_READ]}
+    return [sentence for sentence, _ in answering if sentence.passage.id in readable]
