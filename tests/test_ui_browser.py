@@ -59,7 +59,8 @@ WATCH = """
     if (!t.first && text && text !== '…') t.first = performance.now();
     if (!streaming && !t.done) { t.done = performance.now(); observer.disconnect(); }
   });
-  observer.observe(document.querySelector('#chat'), {childList: true, subtree: true, characterData: true});
+  // the whole page: Gradio may re-render #chat (a restored conversation list) after the page loads
+  observer.observe(document.body, {childList: true, subtree: true, characterData: true});
 }
 """
 
