@@ -56,7 +56,7 @@ from assistant.answering.extractive import (  # noqa: E402
 )
 from assistant.answering.findings import ANSWER_FEATURES, SIGNALS, TRAITS, finding_features  # noqa: E402
 from assistant.answering.models import LinearModel, load_model, save_model  # noqa: E402
-from assistant.answering.quoting import quotable_for, readable_sentences  # noqa: E402
+from assistant.answering.quoting import quotable_candidates  # noqa: E402
 from assistant.answering.turn import Turn  # noqa: E402
 from assistant.assistant import Assistant  # noqa: E402
 from assistant.evaluation.answer_metrics import carries_evidence, sentence_holds_evidence  # noqa: E402
@@ -279,9 +279,8 @@ def selection_scores(assistant: Assistant, abstracts, split: str) -> dict[float,
     for share in KEEP_SHARES:
         carries, precise, found, setup, quoted = [], [], [], [], []
         for q, kind, turn in turns:
-            readable = readable_sentences(turn.answering, turn.passages)
-            quotable = quotable_for(turn.standalone, readable, turn.question)
-            chosen = choose_sentences(turn.answering, turn.passages, quotable=quotable, keep_share=share)
+            quotable = quotable_candidates(turn.standalone, turn.answering, turn.passages, turn.question)
+            chosen = choose_sentences(quotable, keep_share=share)
             text, citations = compose(chosen, turn.passages)
             if kind == "gold":
                 carries.append(carries_evidence({"abstained": False, "answer": text}, q))

@@ -54,17 +54,17 @@ def abstention_features(
     weight = {t: rare.get(t, 1.0) for t in terms}
     total = sum(weight.values())
 
-    def lacking(checked: list[Passage]) -> float:
-        return sum(weight[t] for t in uncovered_terms(question, checked)) / total if total else 0.0
+    def share(lacked: list[str]) -> float:
+        return sum(weight[t] for t in lacked) / total if total else 0.0
 
     return [
         max((p.relevance or 0.0 for p in passages), default=0.0),
         scored[0][1] if scored else 0.0,
         answering[0][1] if answering else 0.0,
-        sum(weight[t] for t in missing) / total if total else 0.0,
+        share(missing),
         max((weight[t] for t in missing), default=0.0),
         math.log1p(len(missing)),
-        min((lacking([p]) for p in passages[:PASSAGES_CHECKED]), default=0.0),
+        min((share(uncovered_terms(question, [p])) for p in passages[:PASSAGES_CHECKED]), default=0.0),
         float(fact_missing),
         float(expected_kind(question) is not None),
     ]

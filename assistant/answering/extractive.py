@@ -25,7 +25,7 @@ from assistant.answering.findings import (
     is_open_question,
 )
 from assistant.answering.models import load_model
-from assistant.answering.quoting import PASSAGES_READ, SentenceCheck, quotable_for, readable_sentences
+from assistant.answering.quoting import SentenceCheck, quotable_candidates
 from assistant.answering.turn import ScoredSentence, Turn
 from assistant.sentences import ChunkSentences, encode_passages
 from assistant.store import Embedder
@@ -178,18 +178,13 @@ def rerank_passages(passages: list[Passage], scored: list[ScoredSentence]) -> li
 
 def choose_sentences(
     answering: list[ScoredSentence],
-    passages: list[Passage],
     *,
-    quotable: SentenceCheck = lambda sentence: True,
     max_sentences: int = 4,
     max_words: int = 120,
-    passages_read: int = PASSAGES_READ,
     keep_share: float = 0.5,
 ) -> list[ScoredSentence]:
-    """The quotable sentences most likely to answer, from the top passages: the best one, then others
-    at least `keep_share` as likely (no padding that adds no point), no near-duplicates."""
-    readable = {p.id for p in passages[:passages_read]}
-    answering = [item for item in answering if item[0].passage.id in readable and quotable(item[0])]
+    """Of the quotable sentences (best first, `quotable_candidates`), the ones to quote: the best,
+    then others at least `keep_share` as likely (no padding that adds no point), no near-duplicates."""
     if not answering:
         return []
     best = answering[0][1]
@@ -253,9 +248,7 @@ class ExtractiveAnswerer:
         turn.scored, turn.answering = score_sentences(candidates)
         turn.passages = rerank_passages(turn.passages, turn.scored)
         turn.chosen = choose_sentences(
-            turn.answering,
-            turn.passages,
-            quotable=quotable_for(question, readable_sentences(turn.answering, turn.passages), turn.question),
+            quotable_candidates(question, turn.answering, turn.passages, turn.question),
             max_sentences=self.max_sentences,
             max_words=self.max_words,
             keep_share=self.keep_share,

@@ -87,7 +87,12 @@ def quotable_for(
     return quotable
 
 
-def readable_sentences(answering: list[ScoredSentence], passages: list[Passage]) -> list[Sentence]:
-    """The candidate sentences of the passages an answer quotes from."""
+def quotable_candidates(
+    question: str, answering: list[ScoredSentence], passages: list[Passage], own_words: str | None = None
+) -> list[ScoredSentence]:
+    """The scored sentences an answer may quote, best first: from the best few passages, by the rules
+    of `quotable_for` (the sentences of those passages are its `candidates`)."""
     readable = {p.id for p in passages[:PASSAGES_READ]}
-    return [sentence for sentence, _ in answering if sentence.passage.id in readable]
+    candidates = [item for item in answering if item[0].passage.id in readable]
+    quotable = quotable_for(question, [sentence for sentence, _ in candidates], own_words)
+    return [item for item in candidates if quotable(item[0])]
