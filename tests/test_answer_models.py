@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from assistant.answering.abstention import ABSTENTION_FEATURES, abstention_features
+from assistant.answering.abstention import ABSTENTION_FEATURES, abstention_features, lead_over_next
 from assistant.answering.findings import ANSWER_FEATURES, TRAITS, finding_features, sentence_traits
 from assistant.answering.models import LinearModel, load_model, save_model
 from assistant.ingest import ingest
@@ -132,3 +132,18 @@ def test_abstention_sees_whether_one_passage_has_all_the_question_s_terms():
     # ... but no one of them does: the feature that tells "the study asked about" from "studies nearby".
     assert features(one_study)["best_single_uncovered_share"] == 0.0
     assert features(three_studies)["best_single_uncovered_share"] > 0.5
+
+
+def test_abstention_sees_whether_the_closest_document_stands_out():
+    def passage(pid: str, source: str, relevance: float) -> Passage:
+        return Passage(pid, "Partners met weekly.", source, source, relevance=relevance)
+
+    # The study asked about (two chunks, counted once) is well ahead of the next documents ...
+    stands_out = [passage("a1", "a.md", 0.8), passage("a2", "a.md", 0.78), passage("b", "b.md", 0.5)]
+    stands_out.append(passage("c", "c.md", 0.4))
+    # ... while with it left out, several nearby studies are about as close as each other.
+    ties = [passage("b", "b.md", 0.52), passage("c", "c.md", 0.5), passage("d", "d.md", 0.49)]
+    assert lead_over_next(stands_out) == pytest.approx(0.8 - (0.5 + 0.4) / 2)
+    assert lead_over_next(ties) == pytest.approx(0.52 - (0.5 + 0.49) / 2)
+    assert lead_over_next([passage("a", "a.md", 0.6)]) == pytest.approx(0.6)
+    assert lead_over_next([]) == 0.0

@@ -4,11 +4,11 @@ A library of thousands of documents always holds something on the topic, so clos
 tell "the study this question is about" from "another study nearby". What does: whether the best
 passages carry the question's rare terms (a place, a programme, a condition: words few passages
 use), together and in one passage (the study asked about has them all; three nearby studies may
-have them only between them), how likely the best sentence answers, and, for a question asking
-for a count, a date or a name, whether one is there. A logistic regression over those features
-(answering/models/abstain.json) was fitted by evals/train_answering.py on questions asked with their
-evidence present and with it left out, plus off-topic questions; its threshold keeps answering the
-answerable ones.
+have them only between them), how far the closest document stands out from the next few, how
+likely the best sentence answers, and, for a question asking for a count, a date or a name,
+whether one is there. A logistic regression over those features (answering/models/abstain.json)
+was fitted by evals/train_answering.py on questions asked with their evidence present and with it
+left out, plus off-topic questions; its threshold keeps answering the answerable ones.
 """
 
 from __future__ import annotations
@@ -26,9 +26,11 @@ from assistant.types import Passage
 # Term -> how rare it is in the library, 0 (in every chunk) .. 1 (in none): 1 - log(1+n)/log(1+N).
 Rarity = Callable[[Sequence[str]], dict[str, float]]
 PASSAGES_CHECKED = 3  # key terms are looked for in the best few passages, as a reader would
+NEXT_DOCUMENTS = 3  # the closest document is compared with this many runners-up
 
 ABSTENTION_FEATURES = (
     "best_relevance",  # cosine of the closest passage and the question
+    "lead_over_next",  # how much closer the closest document is than the next few (it stands out)
     "best_sentence",  # the passage-ranking score of the best sentence
     "best_answer",  # the answer model's probability for its best sentence
     "uncovered_share",  # rarity-weighted share of the key terms the best passages lack
@@ -59,6 +61,7 @@ def abstention_features(
 
     return [
         max((p.relevance or 0.0 for p in passages), default=0.0),
+        lead_over_next(passages),
         scored[0][1] if scored else 0.0,
         answering[0][1] if answering else 0.0,
         share(missing),
@@ -68,6 +71,19 @@ def abstention_features(
         float(fact_missing),
         float(expected_kind(question) is not None),
     ]
+
+
+def lead_over_next(passages: list[Passage]) -> float:
+    """The closest document's cosine minus the mean of the next few documents' (each by its closest
+    passage). The study a question is about stands out; when it is missing, several nearby ones tie."""
+    closest: dict[str, float] = {}
+    for passage in passages:
+        closest[passage.source] = max(closest.get(passage.source, -1.0), passage.relevance or 0.0)
+    ranked = sorted(closest.values(), reverse=True)
+    if not ranked:
+        return 0.0
+    runners_up = ranked[1 : 1 + NEXT_DOCUMENTS]
+    return ranked[0] - (sum(runners_up) / len(runners_up) if runners_up else 0.0)
 
 
 def answerable(features: list[float]) -> tuple[bool, float]:
