@@ -9,7 +9,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 
 from assistant.answering.citations import CITATION_MARK, passage_sentences
 from assistant.answering.coverage import expected_kind, missing_fact
-from assistant.answering.quoting import part_of, quotable_for
+from assistant.answering.quoting import part_of, quotable_candidates, quotable_for
 from assistant.followups import standalone_question
 from assistant.types import Filters, Passage
 
@@ -114,8 +114,10 @@ def test_fact_kind_detection():
     assert expected_kind("When did the interviews take place?") == "date"
     assert expected_kind("When a health system contracts with a CBO, what is needed?") is None
     assert expected_kind("How do we share power?") is None
-    assert expected_kind("Where were the collaborations located?") == "name"
-    assert expected_kind("Where did it take place?") == "name"
+    assert expected_kind("Where were the collaborations located?") == "place"
+    assert expected_kind("Where did it take place?") == "place"
+    assert expected_kind("What are the names of the partnerships?") == "name"
+    assert expected_kind("When is it important to share power?") is None  # in which situation, not a date
     assert expected_kind("Where should a new coalition start?") is None  # where to begin, not a place
 
 
@@ -132,6 +134,11 @@ def test_missing_fact_needs_the_counted_thing_and_the_named_place():
     covid = Passage("q", "Clinics worked with community groups during the COVID-19 pandemic.", "s", "t")
     named = Sentence(covid.text, (0, len(covid.text)), covid)
     assert missing_fact("How many people took part?", [named], covid.text)
+    # a place is a name after "in", "at", "across" ...: not the first word, not "COVID-19"
+    assert missing_fact("Where did the collaborations take place?", [named], covid.text)
+    west = Passage("w", "Clinics in the Northwestern United States took part in COVID-19 work.", "s", "t")
+    placed = Sentence(west.text, (0, len(west.text)), west)
+    assert missing_fact("Where did the collaborations take place?", [placed], west.text) is None
 
 
 ABSTRACT = (
@@ -170,6 +177,23 @@ def test_set_up_is_quoted_for_a_question_about_the_study_or_the_fact_it_carries(
     # a question about the study that asks for a date: only the set-up sentence that has one
     assert _quotable_sentences("When did the study collect its interviews?")[0] == interviews
     assert measures not in _quotable_sentences("When did the study collect its interviews?")
+
+
+def test_a_fact_question_quotes_only_the_sentences_carrying_such_a_fact():
+    text = (
+        "Partners met often to plan their work together. "
+        "The partnership served 1,200 families in its first year. "
+        "Trust grew as partners shared decisions."
+    )
+    passage = Passage("p1", text, "a.md", "A")
+    scored = [(s, 0.9 - 0.1 * i) for i, s in enumerate(passage_sentences(passage))]
+    scored.sort(key=lambda item: "Trust" not in item[0].text)  # the likeliest carries no number
+    quoted = [s.text for s, _ in quotable_candidates("How many families did it serve?", scored, [passage])]
+    assert quoted == ["The partnership served 1,200 families in its first year."]
+    # no sentence with a number: the question is left to the abstention, nothing is dropped here
+    assert len(quotable_candidates("How many clinics joined?", scored[:1], [passage])) == 1
+    # a question asking for no such fact keeps every sentence
+    assert len(quotable_candidates("How do partners build trust?", scored, [passage])) == 3
 
 
 def test_a_question_naming_a_part_is_answered_from_under_its_heading():

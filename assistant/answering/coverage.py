@@ -35,7 +35,8 @@ AMOUNT_QUESTION = re.compile(
     re.IGNORECASE,
 )
 DATE_QUESTION = re.compile(
-    r"^\s*when (did|was|were|is|are|will|do|does|had|has)\b|\b(what|which) (year|month|date|dates)\b",
+    # "When did it start?" asks a date; "When is it important to ...?" asks in which situation
+    r"^\s*when (did|was|were|will|had)\b|\b(what|which) (year|month|date|dates)\b",
     re.IGNORECASE,
 )
 DATE = re.compile(
@@ -47,6 +48,10 @@ PLACE_QUESTION = re.compile(
     r"|\bwhere\b[^?]*\b(located|take place|took place|held|based|conducted|carried out|happen\w*)\b",
     re.I,
 )
+# A place is a name after "in", "at", "across"...: "in the Northwestern United States", "in Reading".
+PLACE = re.compile(
+    r"\b(?:in|at|across|throughout|from|near)\s+(?:the\s+)?([A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*)"
+)
 NAMES_QUESTION = re.compile(r"\bwhat (are|were) the names\b|\bname (the|all|each)\b", re.IGNORECASE)
 CAPITALIZED = re.compile(r"\b[A-Z][\w’'&+-]*(?:\s+[A-Z][\w’'&+-]*)*")
 
@@ -57,7 +62,9 @@ def expected_kind(question: str) -> str | None:
         return "number"
     if DATE_QUESTION.search(question):
         return "date"
-    if PLACE_QUESTION.search(question) or NAMES_QUESTION.search(question):
+    if PLACE_QUESTION.search(question):
+        return "place"
+    if NAMES_QUESTION.search(question):
         return "name"
     return None
 
@@ -76,7 +83,7 @@ def missing_fact(question: str, sentences: list[Sentence], context: str) -> str 
     if unknown:
         return f"the passages found do not mention {', '.join(unknown)}"
     if not any(_has_fact(kind, question, s.text) for s in sentences):
-        wanted = {"number": "a number", "date": "a date", "name": "the names"}[kind]
+        wanted = {"number": "a number", "date": "a date", "place": "a place", "name": "the names"}[kind]
         return f"the closest passages discuss the topic but do not give {wanted} that answers it"
     return None
 
@@ -84,6 +91,10 @@ def missing_fact(question: str, sentences: list[Sentence], context: str) -> str 
 def _has_fact(kind: str, question: str, sentence: str) -> bool:
     if kind == "date":
         return bool(set(DATE.findall(sentence)) - set(DATE.findall(question)))
+    if kind == "place":
+        asked = {w.lower() for w in _words(CAPITALIZED.findall(question))}
+        places = [w for w in _words(PLACE.findall(sentence)) if not re.search(r"\d", w)]  # not "COVID-19"
+        return any(w.lower() not in asked for w in places)
     if kind == "name":
         asked = {w.lower() for w in _words(CAPITALIZED.findall(question))}
         return any(w.lower() not in asked for w in _words(CAPITALIZED.findall(sentence)[1:]))

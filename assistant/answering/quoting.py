@@ -91,8 +91,12 @@ def quotable_candidates(
     question: str, answering: list[ScoredSentence], passages: list[Passage], own_words: str | None = None
 ) -> list[ScoredSentence]:
     """The scored sentences an answer may quote, best first: from the best few passages, by the rules
-    of `quotable_for` (the sentences of those passages are its `candidates`)."""
+    of `quotable_for` (the sentences of those passages are its `candidates`). For a question asking
+    a count, a date or a place, only the sentences carrying one, when some do: the rest is padding."""
     readable = {p.id for p in passages[:PASSAGES_READ]}
     candidates = [item for item in answering if item[0].passage.id in readable]
     quotable = quotable_for(question, [sentence for sentence, _ in candidates], own_words)
-    return [item for item in candidates if quotable(item[0])]
+    allowed = [item for item in candidates if quotable(item[0])]
+    has_fact = fact_check(question)
+    with_fact = [item for item in allowed if has_fact(item[0])] if has_fact else []
+    return with_fact or allowed
