@@ -203,6 +203,19 @@ def test_a_question_naming_a_part_is_answered_from_under_its_heading():
     assert "Thirty-three" not in " ".join(_quotable_sentences("What are the limitations of CBO referrals?"))
 
 
+def test_the_heading_with_the_question_s_own_word_comes_before_its_kin():
+    text = (
+        "Data Collection\nAnalysis was guided by three research questions.\n"
+        "Study Design\nThis was a qualitative study."
+    )
+    headings = [(text.index(h), h) for h in ("Data Collection", "Study Design")]
+    sentences = passage_sentences(Passage("p3", text, "c.md", "C", headings=headings))
+    design = quotable_for("What kind of study design did the research use?", sentences)
+    assert [s.text for s in sentences if design(s)] == ["This was a qualitative study."]
+    collection = quotable_for("What methods did the research use?", sentences)  # no "Methods" heading
+    assert "Analysis was guided by three research questions." in [s.text for s in sentences if collection(s)]
+
+
 def test_a_question_in_the_text_is_quoted_only_when_questions_are_asked_about():
     research_question = "What internal factors shape how partners share decisions with each other?"
     assert research_question not in _quotable_sentences("How do partners share decisions?")

@@ -47,11 +47,15 @@ def part_of(sentence: Sentence) -> str:
 def asked_part(question: str, candidates: Iterable[Sentence]) -> SentenceCheck | None:
     """For a question naming a part of a study (its objective, design, limitations...), the check
     "sits under that part's heading", when some candidate does; else None."""
+    candidates = list(candidates)
     for asks, heading in ASKED_PARTS:
-        if asks.search(question):
-            under = [s for s in candidates if heading.search(part_of(s))]
-            if under:
-                return lambda sentence: bool(heading.search(part_of(sentence)))
+        if asked := asks.search(question):
+            # the heading with the question's own word ("Study Design" for "design"), else the kin
+            # ("Data Collection")
+            word = re.compile(re.escape(asked.group(0).rstrip("s")), re.I)
+            for part in (word, heading):
+                if any(part.search(part_of(s)) for s in candidates):
+                    return lambda sentence, part=part: bool(part.search(part_of(sentence)))
     return None
 
 
