@@ -247,3 +247,16 @@ def test_share_power_answer_skips_the_measures_line(corpus_assistant):
     assert "Structure and goals of health care organizations" not in answer.text
     for citation in answer.citations:
         assert citation.sentence.strip() not in {h for _, h in citation.passage.headings}
+
+
+def test_chinese_sentences_are_quoted_though_written_without_spaces(corpus_assistant):
+    # Counting words by spaces had left only the one Chinese sentence that has digits in it.
+    answer = corpus_assistant.ask("研究人员用什么软件对访谈主题进行了编码?")
+    assert not answer.abstained and "Dedoose" in answer.text
+
+
+def test_chinese_questions_asking_a_count_a_date_or_a_place():
+    assert expected_kind("这项研究采访了多少名领导人?") == "number"
+    assert expected_kind("访谈是在什么时候进行的?") == "date"
+    assert expected_kind("这些合作在哪里进行?") == "place"
+    assert expected_kind("社会部门组织有哪些不满?") is None

@@ -56,6 +56,14 @@ NAMES_QUESTION = re.compile(r"\bwhat (are|were) the names\b|\bname (the|all|each
 CAPITALIZED = re.compile(r"\b[A-Z][\w’'&+-]*(?:\s+[A-Z][\w’'&+-]*)*")
 
 
+# The same questions in Chinese: how many / how much, when, where.
+CJK_KINDS = (
+    ("number", re.compile(r"多少|几[个名位家次年]")),
+    ("date", re.compile(r"什么时候|何时|哪一?年|哪个月")),
+    ("place", re.compile(r"在哪|哪里|什么地方|哪些?(?:城市|国家|州|地区)")),
+)
+
+
 def expected_kind(question: str) -> str | None:
     """The kind of fact the question asks for, when it asks for a specific one."""
     if COUNT_QUESTION.search(question) or AMOUNT_QUESTION.search(question):
@@ -64,6 +72,9 @@ def expected_kind(question: str) -> str | None:
         return "date"
     if PLACE_QUESTION.search(question):
         return "place"
+    for kind, asks in CJK_KINDS:
+        if asks.search(question):
+            return kind
     if NAMES_QUESTION.search(question):
         return "name"
     return None

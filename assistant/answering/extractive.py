@@ -33,6 +33,7 @@ from assistant.text import content_words
 from assistant.types import Answer, Citation, Passage
 
 MIN_WORDS = 5  # shorter "sentences" are headings, bylines or fragments
+MIN_CJK_CHARACTERS = 10  # the same for Chinese, Japanese or Korean, written without spaces
 FACT_SENTENCES = 2  # a count, date or name asked for must be in the answer's first two sentences
 SHORT_DOCUMENT_CHUNKS = 3  # up to ~600 tokens: an abstract, where position says finding or set-up
 ABSTAIN_TEXT = (
@@ -100,7 +101,7 @@ def sentence_candidates(
     prefer: SentenceCheck | None = None,
 ) -> Candidates:
     quotable = [p for p in passages if p.quotable]  # reference lists etc. are found, never quoted
-    sentences = [s for p in quotable for s in passage_sentences(p) if len(s.text.split()) >= MIN_WORDS]
+    sentences = [s for p in quotable for s in passage_sentences(p) if _long_enough(s.text)]
     if not sentences:
         return Candidates([], [], np.zeros((0, len(ANSWER_FEATURES))))
     sentence_vectors = vectors(sentences)
@@ -201,6 +202,11 @@ def choose_sentences(
         chosen.append((sentence, probability))
         words += length
     return chosen
+
+
+def _long_enough(sentence: str) -> bool:
+    """A sentence, not a heading or a fragment: by its words, or by its characters in CJK scripts."""
+    return len(sentence.split()) >= MIN_WORDS or len(CJK.findall(sentence)) >= MIN_CJK_CHARACTERS
 
 
 def _is_cjk(text: str) -> bool:
