@@ -45,12 +45,20 @@ CJK_REFERRING = re.compile(r"它|他们|她们|他|她|这项|这个|这些|那�
 NOT_COVERED = "The library does not cover"
 
 
+# "When is it important to ...", "it is hard to ...": an "it" that stands for what follows, not for
+# an earlier topic.
+EXPLETIVE_IT = re.compile(
+    r"\b(?:is|was|isn't|wasn't)\s+it\s+(?:\w+ly\s+)?\w+\s+(?:to|that|for|when|if)\b"
+    r"|\bit(?:\s+is|'s|\s+was)\s+(?:\w+ly\s+)?\w+\s+(?:to|that|for|when|if)\b",
+    re.IGNORECASE,
+)
+
+
 def needs_context(question: str) -> bool:
     if CJK.search(question):  # no spaces to count words by: only a pronoun says it leans on the topic
         return bool(CJK_REFERRING.search(question))
-    return bool(
-        REFERRING.search(question) or CONTINUATION.match(question) or len(content_words(question)) <= 1
-    )
+    referring = REFERRING.search(EXPLETIVE_IT.sub(" ", question))
+    return bool(referring or CONTINUATION.match(question) or len(content_words(question)) <= 1)
 
 
 def names_own_topic(question: str) -> bool:

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from assistant.answering.coverage import key_terms, uncovered_terms
+from assistant.answering.coverage import coverage_of, key_terms, uncovered_terms
 from assistant.settings import PROJECT_ROOT
 from assistant.types import Passage
 from assistant.ui import rendering
@@ -28,6 +28,19 @@ def test_key_terms_keep_topic_words_not_question_words():
         "p", "Partnerships with food banks need shared recipes for trust.", "s", "Bread and trust"
     )
     assert uncovered_terms(SOURDOUGH, [passage]) == ["sourdough"]  # recipe ~ recipes, bread in the title
+
+
+def test_the_label_names_only_topic_words_a_reader_can_look_for():
+    passage = Passage(
+        "p", "Three collaborations in the Northwestern United States used relational organizing.", "s", "t"
+    )
+    assert coverage_of("Where did the relational organizing collaborations take place?", [passage]) == (
+        "answered",
+        [],
+    )  # "take place" asks where, it is no topic
+    chinese = Passage("c", "访谈进行了录音并进行了转录;使用 Dedoose 软件对主题进行了编码。", "s", "t")
+    # a Chinese question is one run of characters here, not words: never reported as "nothing on ..."
+    assert coverage_of("研究人员用什么软件对访谈主题进行了编码?", [chinese])[1] == []
 
 
 def test_abstention_is_not_covered_and_names_what_no_passage_mentions(corpus_assistant):

@@ -70,6 +70,16 @@ def test_the_study_said_which_study_is_not_a_follow_up():
     assert "relational" in standalone_question("When were the interviews done?", RELATIONAL)
 
 
+def test_an_it_that_stands_for_what_follows_is_not_a_follow_up():
+    # in the browser the previous (Chinese) question had been appended to this one
+    for question in (
+        "When is it especially important to pay attention to power imbalances in a partnership?",
+        "Why is it hard for hospitals to share power?",
+    ):
+        assert standalone_question(question, RELATIONAL) == question
+    assert "relational" in standalone_question("Why was it hard?", RELATIONAL)
+
+
 def test_a_follow_up_of_a_follow_up_keeps_the_topic_it_was_read_with():
     read_as = "Who are its partners? (Reading Hospital Community Connections Program)"
     history = [*CCP, user("Who are its partners?"), answered(standalone_question=read_as)]

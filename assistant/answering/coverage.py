@@ -164,8 +164,14 @@ GENERIC = frozenset(
 )
 
 
+# "take place" says when or where something happened, not what it is about
+TAKE_PLACE = re.compile(r"\b(?:take|takes|took|taken|taking)\s+place\b", re.I)
+CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
 def key_terms(question: str) -> list[str]:
     """The question's topic words: its content words that are not generic question words."""
+    question = TAKE_PLACE.sub(" ", question)
     # "Baltimore's" is the name Baltimore
     spelled = [re.sub(r"[’']s$", "", w) for w in re.findall(r"[\w’'-]+", question)]
     words = [w for w in spelled if w.lower() in content_words(question)]
@@ -185,8 +191,14 @@ def uncovered_terms(question: str, passages: Iterable[Passage]) -> list[str]:
 
 def coverage_of(question: str, cited: Iterable[Passage]) -> tuple[Coverage, list[str]]:
     """An answer's coverage label: partial when a key term is in none of the passages it cites."""
-    missing = uncovered_terms(question, cited)
+    missing = readable_terms(uncovered_terms(question, cited))
     return ("partial" if missing else "answered"), missing
+
+
+def readable_terms(terms: list[str]) -> list[str]:
+    """The terms a user can be told are missing: not a run of Chinese, Japanese or Korean, which is
+    a whole clause here (written without spaces, it is not split into words)."""
+    return [t for t in terms if not CJK_RUN.search(t)]
 
 
 def fact_check(question: str) -> Callable[[Sentence], bool] | None:

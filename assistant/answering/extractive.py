@@ -17,7 +17,14 @@ import numpy as np
 
 from assistant.answering.abstention import Rarity, abstention_features, answerable
 from assistant.answering.citations import Sentence, passage_sentences
-from assistant.answering.coverage import context_of, coverage_of, fact_check, missing_fact, uncovered_terms
+from assistant.answering.coverage import (
+    context_of,
+    coverage_of,
+    fact_check,
+    missing_fact,
+    readable_terms,
+    uncovered_terms,
+)
 from assistant.answering.findings import (
     ANSWER_FEATURES,
     answer_features,
@@ -282,7 +289,7 @@ class ExtractiveAnswerer:
 
     def abstain(self, turn: Turn, note: str | None = None) -> Answer:
         """Not covered: the nearest passages, and the question's key terms none of them mentions."""
-        uncovered = uncovered_terms(turn.standalone, turn.passages)
+        uncovered = readable_terms(uncovered_terms(turn.standalone, turn.passages))
         text = ABSTAIN_TEXT + (f" No passage found mentions {', '.join(uncovered)}." if uncovered else "")
         return Answer(
             question=turn.question,
