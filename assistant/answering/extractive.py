@@ -289,7 +289,7 @@ class ExtractiveAnswerer:
 
     def abstain(self, turn: Turn, note: str | None = None) -> Answer:
         """Not covered: the nearest passages, and the question's key terms none of them mentions."""
-        uncovered = readable_terms(uncovered_terms(turn.standalone, turn.passages))
+        uncovered = readable_terms(turn.standalone, uncovered_terms(turn.standalone, turn.passages))
         text = ABSTAIN_TEXT + (f" No passage found mentions {', '.join(uncovered)}." if uncovered else "")
         return Answer(
             question=turn.question,
