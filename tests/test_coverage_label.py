@@ -46,6 +46,12 @@ def test_the_label_names_only_topic_words_a_reader_can_look_for():
     assert coverage_of("研究人员用什么软件对访谈主题进行了编码?", [chinese])[1] == []
 
 
+def test_an_acronym_is_covered_by_the_words_it_stands_for():
+    passage = Passage("p", "Partners and community-based organizations share power.", "s", "t")
+    assert uncovered_terms("How do we share power with a new CBO?", [passage]) == []
+    assert uncovered_terms("What did JGIM say about CBOs?", [passage]) == ["JGIM"]
+
+
 def test_abstention_is_not_covered_and_names_what_no_passage_mentions(corpus_assistant):
     answer = corpus_assistant.ask(SOURDOUGH)
     assert answer.abstained and answer.coverage == "not_covered"

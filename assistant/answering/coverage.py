@@ -186,7 +186,20 @@ def uncovered_terms(question: str, passages: Iterable[Passage]) -> list[str]:
         t
         for t in key_terms(question)
         if (t.lower() not in text if not t.isalpha() else not (stems(t) and stems(t) <= carried))
+        and not _spelled_out(t, text)
     ]
+
+
+ACRONYM = re.compile(r"[A-Z]{2,6}s?")
+
+
+def _spelled_out(term: str, text: str) -> bool:
+    """An acronym whose words the text spells out: "CBOs" in "community-based organizations"."""
+    if not ACRONYM.fullmatch(term):
+        return False
+    letters = term.rstrip("s").lower()
+    initials = r"[\s-]+".join(rf"{letter}\w*" for letter in letters)
+    return re.search(rf"\b{initials}\b", text) is not None
 
 
 def coverage_of(question: str, cited: Iterable[Passage]) -> tuple[Coverage, list[str]]:
