@@ -14,6 +14,7 @@ from pathlib import Path
 
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
+from assistant.answering.coverage import key_terms
 from assistant.answering.extractive import ExtractiveAnswerer, SentenceVectors
 from assistant.answering.turn import Turn
 from assistant.followups import Message, current_topic, standalone_question
@@ -25,6 +26,7 @@ from assistant.types import NO_FILTERS, Answer, Filters, IngestReport
 
 # Asked before a server reports ready: questions of a few lengths, so the model, Chroma's index, the
 # catalog's pages and torch's per-shape set-up are all warm for the first real question.
+FOLLOW_UP_TERMS = 3  # a follow-up with at most this many topic words of its own leans on the topic
 WARM_UP_QUESTIONS = (
     "partnership",
     "How do community organizations and hospitals share data?",
@@ -149,6 +151,13 @@ class Assistant:
 
     def _retrieve(self, turn: Turn) -> Turn:
         turn.passages, turn.query_vector = self.search.search(turn.standalone, self.retrieval, turn.filters)
+        topic = current_topic(turn.history)
+        # A follow-up that says little of its own topic ("How many interviews did it include?"):
+        # "it" is what the topic question found.
+        leans = len(key_terms(turn.question)) <= FOLLOW_UP_TERMS
+        if topic and turn.standalone != turn.question and leans:
+            found, _ = self.search.search(topic, self.retrieval, turn.filters)
+            turn.topic_documents = tuple(p.source for p in found[:1])
         return turn
 
     def _answer(self, turn: Turn) -> Answer:

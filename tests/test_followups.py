@@ -105,3 +105,16 @@ def test_a_follow_up_is_read_for_what_it_asks_not_for_the_topic_words_added(corp
     assert "objective" in answer.standalone_question  # the topic's words are added for retrieval ...
     assert not answer.abstained  # ... but do not make it a question about the Objective section
     assert any(re.search(r"\d|Thirty", c.sentence) for c in answer.citations)
+
+
+def test_a_follow_up_that_says_little_of_its_topic_is_answered_from_the_topic_s_study(corpus_assistant):
+    # In the browser this was answered first with another study's interviews (relational organizing).
+    topic = (
+        "What was the objective of the study on health care organizations partnering with "
+        "community organizations?"
+    )
+    first = corpus_assistant.ask(topic)
+    history = [user(topic), answered(first.text, standalone_question=first.standalone_question)]
+    answer = corpus_assistant.ask("How many interviews did it include?", history)
+    assert answer.text.startswith("Thirty-three semi-structured telephone interviews")
+    assert {c.passage.source for c in answer.citations} == {first.citations[0].passage.source}

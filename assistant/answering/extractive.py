@@ -261,7 +261,7 @@ class ExtractiveAnswerer:
         turn.scored, turn.answering = score_sentences(candidates)
         turn.passages = rerank_passages(turn.passages, turn.scored)
         turn.chosen = choose_sentences(
-            quotable_candidates(question, turn.answering, turn.passages, turn.question),
+            quotable_candidates(question, turn.answering, turn.passages, turn.question, turn.topic_documents),
             max_sentences=self.max_sentences,
             max_words=self.max_words,
             keep_share=self.keep_share,

@@ -92,12 +92,21 @@ def quotable_for(
 
 
 def quotable_candidates(
-    question: str, answering: list[ScoredSentence], passages: list[Passage], own_words: str | None = None
+    question: str,
+    answering: list[ScoredSentence],
+    passages: list[Passage],
+    own_words: str | None = None,
+    topic_documents: tuple[str, ...] = (),
 ) -> list[ScoredSentence]:
     """The scored sentences an answer may quote, best first: from the best few passages, by the rules
-    of `quotable_for` (the sentences of those passages are its `candidates`). For a question asking
-    a count, a date or a place, only the sentences carrying one, when some do: the rest is padding."""
+    of `quotable_for` (the sentences of those passages are its `candidates`). A follow-up ("How many
+    interviews did it include?") is answered from its topic's document when that was retrieved: "it"
+    is that study, not another one with interviews. For a question asking a count, a date or a place,
+    only the sentences carrying one, when some do: the rest is padding."""
     readable = {p.id for p in passages[:PASSAGES_READ]}
+    on_topic = [p.id for p in passages if p.source in topic_documents]
+    if on_topic:
+        readable = set(on_topic)
     candidates = [item for item in answering if item[0].passage.id in readable]
     quotable = quotable_for(question, [sentence for sentence, _ in candidates], own_words)
     allowed = [item for item in candidates if quotable(item[0])]

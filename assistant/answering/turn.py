@@ -23,6 +23,7 @@ class Turn:
     filters: Filters = NO_FILTERS
     mode: str = "extractive"
     standalone: str = ""
+    topic_documents: tuple[str, ...] = ()  # a follow-up's: the document its topic was answered from
     passages: list[Passage] = field(default_factory=list)
     query_vector: np.ndarray | None = None
     scored: list[ScoredSentence] = field(default_factory=list)
