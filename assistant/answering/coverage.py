@@ -210,11 +210,14 @@ def coverage_of(question: str, cited: Iterable[Passage]) -> tuple[Coverage, list
 
 # Words of a question that name no topic a reader could look for, though the fitted abstention
 # counts them as key terms (refitting it without them answered one more left-out gold question).
-FILLER = re.compile(r"\bpay(?:s|ing)? attention\b|\bmake sure\b|\bespecially\b|\bparticularly\b", re.I)
+FILLER = re.compile(
+    r"\bpay(?:s|ing)? attention\b|\bmake sure\b|\bespecially\b|\bparticularly\b|\binclud(?:e|es|ed|ing)\b",
+    re.I,
+)
 
 
 def readable_terms(question: str, terms: list[str]) -> list[str]:
-    """The terms a user can be told are missing: not filler ("pay attention", "especially"), not a
+    """The terms a user can be told are missing: not filler ("pay attention", "include"), not a
     run of Chinese, Japanese or Korean, which is a whole clause here (written without spaces, it is
     not split into words)."""
     filler = {w.lower() for match in FILLER.finditer(question) for w in match.group(0).split()}
