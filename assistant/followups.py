@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from typing import TypedDict
 
-from assistant.text import content_words
+from assistant.text import CJK_LETTER, content_words
 
 
 class Message(TypedDict, total=False):
@@ -39,7 +39,6 @@ CONTINUATION = re.compile(r"^\s*(and|what about|how about|also|how so|tell me mo
 # says what it is about.
 NAME = re.compile(r"(?<=\w[\s,;:(-])(?:[A-Z][a-z]+|[A-Z]{2,}\w*)|\b[A-Z]{2,}\b|[“\"][^”\"]{3,}[”\"]")
 NOT_NAMES = frozenset({"I", "It", "Its", "They", "Their", "This", "That", "These", "Those", "He", "She"})
-CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 CJK_REFERRING = re.compile(r"它|他们|她们|他|她|这项|这个|这些|那个|那些|该|此|其")
 # Text an abstention starts with, for histories that lack the `abstained` flag (older callers).
 NOT_COVERED = "The library does not cover"
@@ -55,7 +54,7 @@ EXPLETIVE_IT = re.compile(
 
 
 def needs_context(question: str) -> bool:
-    if CJK.search(question):  # no spaces to count words by: only a pronoun says it leans on the topic
+    if CJK_LETTER.search(question):  # no spaces to count words by: only a pronoun says it leans on the topic
         return bool(CJK_REFERRING.search(question))
     referring = REFERRING.search(EXPLETIVE_IT.sub(" ", question))
     return bool(referring or CONTINUATION.match(question) or len(content_words(question)) <= 1)

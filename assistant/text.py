@@ -22,6 +22,9 @@ STOPWORDS = frozenset(
     """.split()
 )
 
+# A letter of Chinese, Japanese or Korean: scripts written without spaces between words.
+CJK_LETTER = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
 
 def content_words(text: str) -> set[str]:
     """The words of a text that carry its meaning: lower-cased, no stopwords, longer than two letters."""

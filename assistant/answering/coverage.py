@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from assistant.answering.citations import Sentence, stems
-from assistant.text import content_words
+from assistant.text import CJK_LETTER, content_words
 from assistant.types import Coverage, Passage
 
 # Vague quantities ("most", "the majority") are not counted: they do not answer "how many"
@@ -166,7 +166,6 @@ GENERIC = frozenset(
 
 # "take place" says when or where something happened, not what it is about
 TAKE_PLACE = re.compile(r"\b(?:take|takes|took|taken|taking)\s+place\b", re.I)
-CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
 def key_terms(question: str) -> list[str]:
@@ -221,7 +220,7 @@ def readable_terms(question: str, terms: list[str]) -> list[str]:
     run of Chinese, Japanese or Korean, which is a whole clause here (written without spaces, it is
     not split into words)."""
     filler = {w.lower() for match in FILLER.finditer(question) for w in match.group(0).split()}
-    return [t for t in terms if not CJK_RUN.search(t) and t.lower() not in filler]
+    return [t for t in terms if not CJK_LETTER.search(t) and t.lower() not in filler]
 
 
 def fact_check(question: str) -> Callable[[Sentence], bool] | None:
