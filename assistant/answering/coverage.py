@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 
 from assistant.answering.citations import Sentence, stems
 from assistant.text import CJK_LETTER, content_words
@@ -89,7 +90,7 @@ def missing_fact(question: str, sentences: list[Sentence], context: str) -> str 
     kind = expected_kind(question)
     if kind is None or not sentences:
         return None
-    context_words = {w.lower() for w in re.findall(r"[\w’'&+-]+", context)}
+    context_words = _words_of(context)
     unknown = [n for n in _words(_names(question)) if n.lower() not in context_words]
     if unknown:
         return f"the passages found do not mention {', '.join(unknown)}"
@@ -97,6 +98,13 @@ def missing_fact(question: str, sentences: list[Sentence], context: str) -> str 
         wanted = {"number": "a number", "date": "a date", "place": "a place", "name": "the names"}[kind]
         return f"the closest passages discuss the topic but do not give {wanted} that answers it"
     return None
+
+
+@lru_cache(maxsize=256)
+def _words_of(context: str) -> frozenset[str]:
+    """A context's words, lower-cased. Cached: each sentence of a passage is checked against the
+    same passage context, once to rank the sentences and again to choose what to quote."""
+    return frozenset(w.lower() for w in re.findall(r"[\w’'&+-]+", context))
 
 
 def _has_fact(kind: str, question: str, sentence: str) -> bool:
