@@ -196,6 +196,21 @@ def test_a_fact_question_quotes_only_the_sentences_carrying_such_a_fact():
     assert len(quotable_candidates("How do partners build trust?", scored, [passage])) == 3
 
 
+def test_a_sentence_that_only_promises_insight_is_quoted_only_when_nothing_else_may_be():
+    text = (
+        "Our study offers key insights into how and when hospitals may want to partner with CBOs. "
+        "Hospitals that shared decisions with CBOs kept their partnerships longer. "
+        "These findings provide insight that shared budgets raise trust."  # says what it found
+    )
+    passage = Passage("p1", text, "a.md", "A")
+    scored = [(s, 0.9 - 0.1 * i) for i, s in enumerate(passage_sentences(passage))]
+    question = "How do hospitals keep partnerships?"
+    quoted = [s.text for s, _ in quotable_candidates(question, scored, [passage])]
+    assert quoted == [s.text for s, _ in scored[1:]]
+    # the promise alone: quoted rather than nothing (the abstention decides on it)
+    assert len(quotable_candidates(question, scored[:1], [passage])) == 1
+
+
 def test_a_question_naming_a_part_is_answered_from_under_its_heading():
     interviews = "Thirty-three semi-structured telephone interviews collected April-July 2019."
     assert _quotable_sentences("What design did the partnership study use?") == [interviews]

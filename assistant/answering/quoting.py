@@ -33,6 +33,13 @@ ASKED_PARTS = [
     )
 ]
 QUESTIONS_QUESTION = re.compile(r"\b(?:ask\w*|questions?)\b", re.I)  # what to ask, what it asked
+# A sentence that only promises what a study explains ("Our study offers key insights into how and
+# when ..."): it states no finding, so it is quoted only when nothing else may be.
+PROMISE = re.compile(
+    r"^(?:our|this|these|the)\b[^.]{0,60}?\b(?:offers?|provides?|gives?|sheds?|adds?)\b[^.]{0,30}?"
+    r"\b(?:insights?|light|understanding)\s+(?:into|on|of)\s+(?:how|when|why|what|whether|which)\b",
+    re.I,
+)
 
 
 def part_of(sentence: Sentence) -> str:
@@ -102,7 +109,8 @@ def quotable_candidates(
     of `quotable_for` (the sentences of those passages are its `candidates`). A follow-up ("How many
     interviews did it include?") is answered from its topic's document when that was retrieved: "it"
     is that study, not another one with interviews. For a question asking a count, a date or a place,
-    only the sentences carrying one, when some do: the rest is padding."""
+    only the sentences carrying one, when some do: the rest is padding. A sentence that only promises
+    insight (`PROMISE`) is quoted only when nothing else may be."""
     readable = {p.id for p in passages[:PASSAGES_READ]}
     on_topic = [p.id for p in passages if p.source in topic_documents]
     if on_topic:
@@ -110,6 +118,7 @@ def quotable_candidates(
     candidates = [item for item in answering if item[0].passage.id in readable]
     quotable = quotable_for(question, [sentence for sentence, _ in candidates], own_words)
     allowed = [item for item in candidates if quotable(item[0])]
+    allowed = [item for item in allowed if not PROMISE.search(item[0].text)] or allowed
     has_fact = fact_check(question)
     with_fact = [item for item in allowed if has_fact(item[0])] if has_fact else []
     return with_fact or allowed
