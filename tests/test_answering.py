@@ -177,6 +177,9 @@ def test_set_up_is_quoted_for_a_question_about_the_study_or_the_fact_it_carries(
     # a question about the study that asks for a date: only the set-up sentence that has one
     assert _quotable_sentences("When did the study collect its interviews?")[0] == interviews
     assert measures not in _quotable_sentences("When did the study collect its interviews?")
+    # "data" as a topic ("share data") does not make a question about the study; its own data does
+    assert measures not in _quotable_sentences("What gets in the way when hospitals and CBOs share data?")
+    assert measures in _quotable_sentences("How were the data collected?")
 
 
 def test_a_fact_question_quotes_only_the_sentences_carrying_such_a_fact():

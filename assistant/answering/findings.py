@@ -33,7 +33,9 @@ SETUP_HEADING = re.compile(
 )
 # A question about how a study was done (its aim, design, data, people): set-up sentences answer it.
 STUDY_QUESTION = re.compile(
-    r"\b(?:stud(?:y|ies|ied)|research\w*|interview\w*|survey\w*|data|participa\w+|respondents?|"
+    # "data" only as the study's own ("the data were collected"): "share data" is a topic
+    r"\b(?:stud(?:y|ies|ied)|research\w*|interview\w*|survey\w*|participa\w+|respondents?|"
+    r"(?:gather|collect|contribut|analy[sz])\w*\s+(?:\w+\s+)?data|data\s+(?:collect|source|analy)\w*|"
     r"sampl\w+|design\w*|methods?|methodology|measur\w+|objectives?|aims?|purpose|recruit\w*|"
     r"conduct\w*|trial|setting)\b",
     re.I,
