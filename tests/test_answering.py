@@ -8,7 +8,7 @@ import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 
 from assistant.answering.citations import CITATION_MARK, passage_sentences
-from assistant.answering.coverage import expected_kind, missing_fact
+from assistant.answering.coverage import expected_kind, missing_fact, unmentioned_names
 from assistant.answering.quoting import part_of, quotable_candidates, quotable_for
 from assistant.followups import standalone_question
 from assistant.types import Filters, Passage
@@ -197,6 +197,27 @@ def test_a_fact_question_quotes_only_the_sentences_carrying_such_a_fact():
     assert len(quotable_candidates("How many clinics joined?", scored[:1], [passage])) == 1
     # a question asking for no such fact keeps every sentence
     assert len(quotable_candidates("How do partners build trust?", scored, [passage])) == 3
+
+
+def test_a_name_no_retrieved_passage_mentions_is_unmentioned():
+    context = (
+        "The Baltimore City Health Department partnered with members of a health maintenance organization."
+    )
+    assert unmentioned_names("Who did the Detroit Health Department partner with?", context) == ["Detroit"]
+    assert unmentioned_names("Who did Baltimore's health department partner with?", context) == []
+    assert unmentioned_names("Do HMO members join?", context) == []  # the acronym spelled out
+    assert (
+        unmentioned_names("Did the Baltimorean partners meet?", "Baltimoreans met.") == []
+    )  # a word's start
+    # title case: its capitals are no names; nor is a capital opening a clause
+    assert unmentioned_names("Does It Correlate With Outcomes in Detroit?", context) == []
+    assert unmentioned_names("Is it worth it - Would partners agree?", context) == []
+
+
+def test_a_question_naming_what_the_library_lacks_abstains_and_says_so(corpus_assistant):
+    answer = corpus_assistant.ask("Who did the Detroit Food Policy Council partner with?")
+    assert answer.abstained
+    assert any("do not mention Detroit" in note for note in answer.notes), answer.notes
 
 
 def test_a_sentence_that_only_promises_insight_is_quoted_only_when_nothing_else_may_be():

@@ -90,14 +90,55 @@ def missing_fact(question: str, sentences: list[Sentence], context: str) -> str 
     kind = expected_kind(question)
     if kind is None or not sentences:
         return None
-    context_words = _words_of(context)
-    unknown = [n for n in _words(_names(question)) if n.lower() not in context_words]
-    if unknown:
+    if unknown := unmentioned_names(question, context):
         return f"the passages found do not mention {', '.join(unknown)}"
     if not any(_has_fact(kind, question, s.text) for s in sentences):
         wanted = {"number": "a number", "date": "a date", "place": "a place", "name": "the names"}[kind]
         return f"the closest passages discuss the topic but do not give {wanted} that answers it"
     return None
+
+
+def unmentioned_names(question: str, context: str) -> list[str]:
+    """The words of the names a question uses ("Baltimore", "JGIM") that the context lacks. None
+    for a question in title case ("Does It Correlate With ..."), whose capitals name nothing."""
+    # a capital after ": ", " - ", "? " starts a clause ("... India - Will it work?")
+    openers = {m.group(1) for m in CLAUSE_OPENER.finditer(question)}
+    if any(w not in openers for w in TITLE_CASE_WORD.findall(question)):
+        return []
+    context_words = {_name_form(w) for w in _words_of(context)}
+    text = context.lower()
+    return [
+        n
+        for n in _words(_names(question))
+        if n not in openers and f"-{n}" not in question and not _mentioned(n, context_words, text)
+    ]
+
+
+def _mentioned(name: str, context_words: set[str], text: str) -> bool:
+    """The name is in the context as a word, as the start of one ("Australia" in "Australian"), by
+    the words an acronym stands for ("HMO": health maintenance organization), or part by part
+    ("UNICEF-recommended")."""
+    form = _name_form(name)
+    if form in context_words or _spelled_out(name, text):
+        return True
+    if len(form) >= 5 and any(w.startswith(form) for w in context_words):
+        return True
+    parts = [p for p in re.split(r"[-/]", name) if len(p) > 1]
+    return len(parts) > 1 and all(_mentioned(p, context_words, text) for p in parts)
+
+
+# A function word with a capital inside a question: it is written in title case
+TITLE_CASE_WORD = re.compile(
+    r"(?<=\w )(?:Is|Are|Was|Were|Be|Does|Do|Did|It|Its|With|Without|For|Of|On|At|By|From|To|The|And|Or|"
+    r"A|An|As|Than|Can|Could|Will|Should|Would|May|Their|There|This|That|What|When|Who|How|Why|Any|"
+    r"Not|No|Still|Versus|Via|Into|After|Before|During|Between|Among|Against|Within|Same)\b"
+)
+CLAUSE_OPENER = re.compile(r"(?:^|[:.?!;–—]\s+|\s-\s+)\W*([\w’'-]+)")
+
+
+def _name_form(word: str) -> str:
+    """A name as compared: "Baltimore's" is Baltimore, "HIV1" is "HIV-1"."""
+    return re.sub(r"[’']s$", "", word.lower()).replace("-", "")
 
 
 @lru_cache(maxsize=256)

@@ -24,6 +24,7 @@ from assistant.answering.coverage import (
     missing_fact,
     readable_terms,
     uncovered_terms,
+    unmentioned_names,
 )
 from assistant.answering.findings import (
     ANSWER_FEATURES,
@@ -282,6 +283,9 @@ class ExtractiveAnswerer:
             return f"no passage is closer to the question than {self.min_relevance}"
         if turn.fact_gap:  # a count, date or name asked for, and no chosen sentence has one
             return turn.fact_gap
+        # a place, programme or study the question names, that nothing retrieved mentions
+        if unknown := unmentioned_names(turn.question, context_of(turn.passages)):
+            return f"the passages found do not mention {', '.join(unknown)}"
         covered, probability = answerable(turn.abstention)
         return (
             None if covered else f"the closest passages do not answer it (fitted coverage {probability:.2f})"
