@@ -8,13 +8,15 @@ for both answer modes; the answer step asks the extractive answerer or the LLM a
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
-from assistant.answering.coverage import key_terms
+from assistant.answering.coverage import context_of, key_terms, unmentioned_names
 from assistant.answering.extractive import ExtractiveAnswerer, SentenceVectors
 from assistant.answering.turn import Turn
 from assistant.followups import Message, current_topic, standalone_question
@@ -151,6 +153,7 @@ class Assistant:
 
     def _retrieve(self, turn: Turn) -> Turn:
         turn.passages, turn.query_vector = self.search.search(turn.standalone, self.retrieval, turn.filters)
+        self._search_named_documents(turn)
         topic = current_topic(turn.history)
         # A follow-up that says little of its own topic ("How many interviews did it include?"):
         # "it" is what the topic question found.
@@ -159,6 +162,30 @@ class Assistant:
             found, _ = self.search.search(topic, self.retrieval, turn.filters)
             turn.topic_documents = tuple(p.source for p in found[:1])
         return turn
+
+    def _search_named_documents(self, turn: Turn) -> None:
+        """A question may name a paper by what only its bibliographic facts say ("the JGIM study":
+        the journal's acronym is in its venue, not its text). When nothing retrieved mentions a
+        name the question uses and a few documents' facts do, the question is asked of those."""
+        unknown = unmentioned_names(turn.question, context_of(turn.passages))
+        named = [
+            key
+            for key in self.library.documents_naming(unknown)
+            if key not in turn.filters.exclude_documents
+            and (not turn.filters.sources or key in turn.filters.sources)
+        ]
+        if not named:
+            return
+        # The name has done its work (it chose the documents); the rest of the question is what the
+        # passages are compared with: "How many organizations were interviewed in the study?"
+        standalone = " ".join(
+            re.sub(rf"\b(?:{'|'.join(map(re.escape, unknown))})\b", " ", turn.standalone).split()
+        )
+        found, vector = self.search.search(
+            standalone, self.retrieval, replace(turn.filters, sources=tuple(named))
+        )
+        if found:
+            turn.standalone, turn.passages, turn.query_vector = standalone, found, vector
 
     def _answer(self, turn: Turn) -> Answer:
         *_, answer = self._answer_pieces(turn)

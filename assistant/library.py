@@ -115,6 +115,10 @@ class Library:
     def document(self, key: str) -> DocumentRecord | None:
         return self.catalog.document(key)
 
+    def documents_naming(self, words: list[str]) -> list[str]:
+        """The few documents a name points at by their title or bibliographic facts ("the JGIM study")."""
+        return self.catalog.documents_naming(words)
+
     def last_update(self) -> str | None:
         """When a document was last added or replaced (UTC, "YYYY-MM-DD HH:MM:SS"), None when empty."""
         return self.catalog.last_update()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
@@ -218,6 +219,20 @@ def test_a_question_naming_what_the_library_lacks_abstains_and_says_so(corpus_as
     answer = corpus_assistant.ask("Who did the Detroit Food Policy Council partner with?")
     assert answer.abstained
     assert any("do not mention Detroit" in note for note in answer.notes), answer.notes
+
+
+def test_a_paper_named_by_its_journal_is_found_by_its_bibliographic_facts(corpus_assistant):
+    # "JGIM" is only in the manifest's venue, never in the paper's text
+    jgim = "health-care-organizations-partnering-with-cbos.md"
+    assert [Path(k).name for k in corpus_assistant.library.documents_naming(["JGIM"])] == [jgim]
+    assert corpus_assistant.library.documents_naming(["Lancet"]) == []
+    answer = corpus_assistant.ask(
+        "Compare how many interviews the JGIM study and the health and social sector motivations study"
+        " conducted."
+    )
+    assert not answer.abstained, answer.notes
+    assert any(Path(c.source).name == jgim for c in answer.citations)
+    assert "Thirty-three semi-structured telephone interviews" in answer.text
 
 
 def test_a_sentence_that_only_promises_insight_is_quoted_only_when_nothing_else_may_be():
