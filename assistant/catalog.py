@@ -75,8 +75,6 @@ class DocumentRecord:
         return Path(self.key).name
 
 
-BIBLIOGRAPHIC_FIELDS = ("venue", "authors", "organization")  # names a question may call a paper by
-
 # BM25's time is spent scoring every posting of the query's terms. In a library of PRUNE_FROM chunks or
 # more, a term found in over COMMON_TERM_SHARE of the chunks is dropped (its weight is near zero), then
 # the commonest remaining terms until at most POSTINGS_BUDGET postings are left; the rarest matching
@@ -139,22 +137,13 @@ class Catalog:
     def documents(self) -> list[DocumentRecord]:
         return [_record(r) for r in self.db.execute("SELECT * FROM documents ORDER BY title")]
 
-    def documents_naming(self, words: list[str], limit: int = 3) -> list[str]:
-        """Keys of the documents whose bibliographic facts (venue, authors, organization) hold every
-        one of these words, when at most `limit` do ("JGIM": the paper in that journal). Titles are
-        left out: BM25 already searches them."""
-        if not words:
-            return []
+    def documents_with_all(self, words: list[str]) -> list[DocumentRecord]:
+        """The documents whose metadata holds every one of these words somewhere (a coarse filter)."""
         like = " AND ".join("metadata LIKE ?" for _ in words)
-        rows = self.db.execute(f"SELECT key, metadata FROM documents WHERE {like}", [f"%{w}%" for w in words])
-        patterns = [re.compile(rf"(?<!\w){re.escape(w)}(?!\w)", re.I) for w in words]
-        keys = []
-        for row in rows:
-            metadata = json.loads(row["metadata"])
-            facts = " ".join(str(metadata.get(field, "")) for field in BIBLIOGRAPHIC_FIELDS)
-            if all(p.search(facts) for p in patterns):
-                keys.append(row["key"])
-        return keys if len(keys) <= limit else []
+        return [
+            _record(r)
+            for r in self.db.execute(f"SELECT * FROM documents WHERE {like}", [f"%{w}%" for w in words])
+        ]
 
     def last_update(self) -> str | None:
         """When a document was last added or replaced (UTC, "YYYY-MM-DD HH:MM:SS"), None when empty."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import shutil
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ MIN_FREE_BYTES = 2 * 2**20
 BYTES_PER_CHUNK = 24 * 2**10  # with its sentence vectors (~6 KB in the catalog, ~8 KB on a server)
 # Chunks embedded together (a write's chunks sorted by length: little padding) between progress reports.
 EMBED_SLICE = 128
+BIBLIOGRAPHIC_FIELDS = ("venue", "authors", "organization")  # what a question may call a paper by
 Embedded = Callable[[int], None]  # told how many more chunks (with their sentences) were embedded
 
 
@@ -115,9 +117,20 @@ class Library:
     def document(self, key: str) -> DocumentRecord | None:
         return self.catalog.document(key)
 
-    def documents_naming(self, words: list[str]) -> list[str]:
-        """The few documents a name points at by their title or bibliographic facts ("the JGIM study")."""
-        return self.catalog.documents_naming(words)
+    def documents_naming(self, words: list[str], limit: int = 3) -> list[str]:
+        """Keys of the documents whose venue, authors or organization hold every one of these words,
+        when at most `limit` do ("JGIM": the paper in that journal). Titles are left out: BM25
+        already searches them."""
+        patterns = [re.compile(rf"(?<!\w){re.escape(w)}(?!\w)", re.I) for w in words]
+        keys = [
+            record.key
+            for record in (self.catalog.documents_with_all(words) if words else [])
+            if all(
+                p.search(" ".join(str(record.metadata.get(f, "")) for f in BIBLIOGRAPHIC_FIELDS))
+                for p in patterns
+            )
+        ]
+        return keys if len(keys) <= limit else []
 
     def last_update(self) -> str | None:
         """When a document was last added or replaced (UTC, "YYYY-MM-DD HH:MM:SS"), None when empty."""
