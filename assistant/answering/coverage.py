@@ -103,18 +103,14 @@ def unmentioned_names(question: str, context: str) -> list[str]:
     for a question in title case ("Does It Correlate With ..."), whose capitals name nothing."""
     # a capital after ": ", " - ", "? " starts a clause ("... India - Will it work?")
     openers = {m.group(1) for m in CLAUSE_OPENER.finditer(question)}
-    if any(w not in openers for w in TITLE_CASE_WORD.findall(question)):
+    names = [n for n in _words(_names(question)) if n not in openers and f"-{n}" not in question]
+    if not names or any(w not in openers for w in TITLE_CASE_WORD.findall(question)):
         return []
-    context_words = {_name_form(w) for w in _words_of(context)}
-    text = context.lower()
-    return [
-        n
-        for n in _words(_names(question))
-        if n not in openers and f"-{n}" not in question and not _mentioned(n, context_words, text)
-    ]
+    context_words, text = _name_forms_of(context), context.lower()
+    return [n for n in names if not _mentioned(n, context_words, text)]
 
 
-def _mentioned(name: str, context_words: set[str], text: str) -> bool:
+def _mentioned(name: str, context_words: frozenset[str], text: str) -> bool:
     """The name is in the context as a word, as the start of one ("Australia" in "Australian"), by
     the words an acronym stands for ("HMO": health maintenance organization), or part by part
     ("UNICEF-recommended")."""
@@ -142,10 +138,10 @@ def _name_form(word: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def _words_of(context: str) -> frozenset[str]:
-    """A context's words, lower-cased. Cached: each sentence of a passage is checked against the
-    same passage context, once to rank the sentences and again to choose what to quote."""
-    return frozenset(w.lower() for w in re.findall(r"[\w’'&+-]+", context))
+def _name_forms_of(context: str) -> frozenset[str]:
+    """A context's words as names are compared (`_name_form`). Cached: the fact check asks for each
+    candidate sentence against its passage's context, once to rank them and again to quote."""
+    return frozenset(_name_form(w) for w in re.findall(r"[\w’'&+-]+", context))
 
 
 def _has_fact(kind: str, question: str, sentence: str) -> bool:
