@@ -121,15 +121,14 @@ class Library:
         """Keys of the documents whose venue, authors or organization hold every one of these words,
         when at most `limit` do ("JGIM": the paper in that journal). Titles are left out: BM25
         already searches them."""
+        if not words:
+            return []
         patterns = [re.compile(rf"(?<!\w){re.escape(w)}(?!\w)", re.I) for w in words]
-        keys = [
-            record.key
-            for record in (self.catalog.documents_with_all(words) if words else [])
-            if all(
-                p.search(" ".join(str(record.metadata.get(f, "")) for f in BIBLIOGRAPHIC_FIELDS))
-                for p in patterns
-            )
-        ]
+        keys = []
+        for record in self.catalog.documents_with_all(words):
+            facts = " ".join(str(record.metadata.get(field, "")) for field in BIBLIOGRAPHIC_FIELDS)
+            if all(p.search(facts) for p in patterns):
+                keys.append(record.key)
         return keys if len(keys) <= limit else []
 
     def last_update(self) -> str | None:
