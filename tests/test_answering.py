@@ -120,6 +120,11 @@ def test_fact_kind_detection():
     assert expected_kind("What are the names of the partnerships?") == "name"
     assert expected_kind("When is it important to share power?") is None  # in which situation, not a date
     assert expected_kind("Where should a new coalition start?") is None  # where to begin, not a place
+    # a dose asked for is a number with its unit; a question about a dose's effect asks for none
+    assert expected_kind("What is the recommended dose of vitamin D for infants?") == "dose"
+    assert expected_kind("Which dosage was given to the children?") == "dose"
+    assert expected_kind("What is the annual cost of a community health worker?") == "number"
+    assert expected_kind("What is the effect of a higher dose on recovery?") is None
 
 
 def test_missing_fact_needs_the_counted_thing_and_the_named_place():
@@ -314,3 +319,20 @@ def test_chinese_questions_asking_a_count_a_date_or_a_place():
     assert expected_kind("访谈是在什么时候进行的?") == "date"
     assert expected_kind("这些合作在哪里进行?") == "place"
     assert expected_kind("社会部门组织有哪些不满?") is None
+
+
+def test_a_dose_question_needs_a_dose_not_any_number():
+    from assistant.answering.citations import Sentence
+    from assistant.types import Passage
+
+    def sentences(text: str) -> list[Sentence]:
+        passage = Passage("p", text, "s", "t")
+        return [Sentence(text, (0, len(text)), passage)]
+
+    question = "What is the dosage of ibuprofen for children?"
+    trial = "Oral ibuprofen closed the duct in four studies of 304 infants (RR 0.41)."
+    assert "a dose" in missing_fact(question, sentences(trial), trial)
+    dose = "Children received ibuprofen 10 mg/kg every eight hours."
+    assert missing_fact(question, sentences(dose), dose) is None
+    other_drug = "Children received dexamethasone at 0.15 mg/kg."
+    assert missing_fact(question, sentences(other_drug), other_drug)

@@ -31,10 +31,19 @@ NOT_NOUN = frozenset(
     "on by they it he she we you".split()
 )
 AMOUNT_QUESTION = re.compile(
-    r"\b(what|which) (share|percentage|percent|proportion|fraction|budget|amount|number|cost|rate|sum)\b"
+    # "What share ...", "What is the annual cost ...": an amount; "what is the effect of a cost" is not
+    r"\b(what|which) (?:(?:is|are|was|were) the (?:\w+ )?)?(share|percentage|percent|proportion|fraction|"
+    r"budget|amount|number|cost|rate|sum)\b"
     r"|\bresponse rate\b|\bhow (long|old|large|big)\b",
     re.IGNORECASE,
 )
+# "What is the recommended dose ...?" asks for an amount of a drug: a number with its unit, not any number
+DOSE_QUESTION = re.compile(
+    r"\b(?:what|which) (?:(?:is|are|was|were) the (?:\w+ )?)?(?:doses?|dosages?|dosing)\b"
+    r"(?: of (?:the )?([\w-]+))?",
+    re.I,
+)
+DOSE = re.compile(r"\d[\d.,]*\s*(?:mg|g|mcg|µg|μg|ng|ml|l|iu|units?|mmol|meq)(?:/\w+)?\b", re.I)
 DATE_QUESTION = re.compile(
     # "When did it start?" asks a date; "When is it important to ...?" asks in which situation
     r"^\s*when (did|was|were|will|had)\b|\b(what|which) (year|month|date|dates)\b",
@@ -65,8 +74,13 @@ CJK_KINDS = (
 )
 
 
+WANTED = {"number": "a number", "dose": "a dose", "date": "a date", "place": "a place", "name": "the names"}
+
+
 def expected_kind(question: str) -> str | None:
     """The kind of fact the question asks for, when it asks for a specific one."""
+    if DOSE_QUESTION.search(question):
+        return "dose"
     if COUNT_QUESTION.search(question) or AMOUNT_QUESTION.search(question):
         return "number"
     if DATE_QUESTION.search(question):
@@ -93,8 +107,7 @@ def missing_fact(question: str, sentences: list[Sentence], context: str) -> str 
     if unknown := unmentioned_names(question, context):
         return f"the passages found do not mention {', '.join(unknown)}"
     if not any(_has_fact(kind, question, s.text) for s in sentences):
-        wanted = {"number": "a number", "date": "a date", "place": "a place", "name": "the names"}[kind]
-        return f"the closest passages discuss the topic but do not give {wanted} that answers it"
+        return f"the closest passages discuss the topic but do not give {WANTED[kind]} that answers it"
     return None
 
 
@@ -147,6 +160,10 @@ def _name_forms_of(context: str) -> frozenset[str]:
 def _has_fact(kind: str, question: str, sentence: str) -> bool:
     if kind == "date":
         return bool(set(DATE.findall(sentence)) - set(DATE.findall(question)))
+    if kind == "dose":  # a dose of the drug asked about, not of another one the study gave
+        match = DOSE_QUESTION.search(question)
+        drug = match.group(1) if match else None
+        return bool(DOSE.search(sentence)) and (not drug or drug.lower() in sentence.lower())
     if kind == "place":
         asked = {w.lower() for w in _words(CAPITALIZED.findall(question))}
         places = [w for w in _words(PLACE.findall(sentence)) if not re.search(r"\d", w)]  # not "COVID-19"
