@@ -186,6 +186,9 @@ def test_set_up_is_quoted_for_a_question_about_the_study_or_the_fact_it_carries(
     # "data" as a topic ("share data") does not make a question about the study; its own data does
     assert measures not in _quotable_sentences("What gets in the way when hospitals and CBOs share data?")
     assert measures in _quotable_sentences("How were the data collected?")
+    # nor does a partnership measuring its own work; the study's measures do
+    assert measures not in _quotable_sentences("How should a partnership measure its impact?")
+    assert measures in _quotable_sentences("What measures did the researchers use?")
 
 
 def test_a_fact_question_quotes_only_the_sentences_carrying_such_a_fact():

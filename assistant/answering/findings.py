@@ -36,7 +36,8 @@ STUDY_QUESTION = re.compile(
     # "data" only as the study's own ("the data were collected"): "share data" is a topic
     r"\b(?:stud(?:y|ies|ied)|research\w*|interview\w*|survey\w*|participa\w+|respondents?|"
     r"(?:gather|collect|contribut|analy[sz])\w*\s+(?:\w+\s+)?data|data\s+(?:collect|source|analy)\w*|"
-    r"sampl\w+|design\w*|methods?|methodology|measur\w+|objectives?|aims?|purpose|recruit\w*|"
+    # "measured", "the measures": the study's; "how should a partnership measure its impact" is not
+    r"sampl\w+|design\w*|methods?|methodology|measur(?:ed|es|ements?)|objectives?|aims?|purpose|recruit\w*|"
     r"conduct\w*|trial|setting)\b",
     re.I,
 )
