@@ -9,7 +9,7 @@ import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 
 from assistant.answering.citations import CITATION_MARK, passage_sentences
-from assistant.answering.coverage import expected_kind, missing_fact, unmentioned_names
+from assistant.answering.coverage import expected_kind, missing_fact, undefined_term, unmentioned_names
 from assistant.answering.quoting import part_of, quotable_candidates, quotable_for
 from assistant.followups import standalone_question
 from assistant.types import Filters, Passage
@@ -339,3 +339,24 @@ def test_a_dose_question_needs_a_dose_not_any_number():
     assert missing_fact(question, sentences(dose), dose) is None
     other_drug = "Children received dexamethasone at 0.15 mg/kg."
     assert missing_fact(question, sentences(other_drug), other_drug)
+
+
+def test_a_what_is_question_needs_its_term_as_one_phrase():
+    from assistant.types import Passage
+
+    trauma = Passage("p", "Conflict had an impact on families, with changes at a collective level.", "s", "t")
+    backbone = Passage("q", "Stable funding for backbone organizations is critical.", "s", "t")
+    assert undefined_term("What is collective impact?", [trauma, backbone]) == "collective impact"
+    assert undefined_term("What is a backbone organization?", [trauma, backbone]) is None  # plural too
+    assert undefined_term("What does backbone organization mean?", [backbone]) is None
+    assert undefined_term("What does power sharing mean?", [backbone]) == "power sharing"
+    # not a definition question: other checks weigh it
+    assert undefined_term("What are the three approaches used by successful partnerships?", [trauma]) is None
+
+
+def test_what_is_a_term_the_library_never_uses_abstains_and_says_which(corpus_assistant):
+    # each word is in the corpus ("collective community power", "impact"), the term is not
+    answer = corpus_assistant.ask("What is collective impact?")
+    assert answer.abstained
+    assert "collective impact" in answer.notes[0]
+    assert not corpus_assistant.ask("What is relational organizing?").abstained

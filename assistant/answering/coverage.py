@@ -251,6 +251,29 @@ def uncovered_terms(question: str, passages: Iterable[Passage]) -> list[str]:
     ]
 
 
+# "What is collective impact?": a question asking what a term means, where the term is 2-4 words
+TERM = r"((?:[\w’'-]+\s+){1,3}[\w’'-]+)"
+DEFINITION_QUESTION = re.compile(
+    rf"^\s*(?:(?:what (?:is|are)|define) (?:an? |the )?{TERM}|what does (?:an? |the )?{TERM} mean)\s*\??\s*$",
+    re.I,
+)
+
+
+def undefined_term(question: str, passages: Iterable[Passage]) -> str | None:
+    """The term a "what is X?" question asks about, when no passage uses it as one phrase: each of
+    its words may be about ("collective trauma", "impact on families"), but the term is not."""
+    match = DEFINITION_QUESTION.match(question)
+    if not match:
+        return None
+    asked = match.group(1) or match.group(2)
+    term = [_stem(w) for w in re.findall(r"[\w’'-]+", asked)]
+    for passage in passages:
+        words = [_stem(w) for w in re.findall(r"[\w’'-]+", f"{passage.title} {passage.text}")]
+        if any(words[i : i + len(term)] == term for i in range(len(words) - len(term) + 1)):
+            return None
+    return asked
+
+
 ACRONYM = re.compile(r"[A-Z]{2,6}s?")
 
 

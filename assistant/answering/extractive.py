@@ -24,6 +24,7 @@ from assistant.answering.coverage import (
     missing_fact,
     readable_terms,
     uncovered_terms,
+    undefined_term,
     unmentioned_names,
 )
 from assistant.answering.findings import (
@@ -286,6 +287,8 @@ class ExtractiveAnswerer:
         # a place, programme or study the question names, that nothing retrieved mentions
         if unknown := unmentioned_names(turn.question, context_of(turn.passages)):
             return f"the passages found do not mention {', '.join(unknown)}"
+        if term := undefined_term(turn.question, turn.passages):  # "What is collective impact?"
+            return f"the passages found do not mention “{term}”"
         covered, probability = answerable(turn.abstention)
         return (
             None if covered else f"the closest passages do not answer it (fitted coverage {probability:.2f})"
