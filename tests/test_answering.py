@@ -360,3 +360,17 @@ def test_what_is_a_term_the_library_never_uses_abstains_and_says_which(corpus_as
     assert answer.abstained
     assert "collective impact" in answer.notes[0]
     assert not corpus_assistant.ask("What is relational organizing?").abstained
+
+
+def test_bylines_and_unmarked_headings_are_never_quoted():
+    from assistant.answering.citations import passage_sentences
+    from assistant.answering.quoting import quotable_for
+    from assistant.types import Passage
+
+    byline = "Jenn Marshall & Kathleen Miller, Contributing Writers, Health+ Studio"
+    heading = "There Is Ample Justification for Making the Effort to Engage Community Residents"
+    finding = "Partnerships that share power keep their members for longer."
+    passage = Passage("p", f"{byline}\n{heading}\n{finding}", "s", "t")
+    sentences = passage_sentences(passage)
+    quotable = quotable_for("Why engage community residents in partnerships?", sentences)
+    assert [s.text for s in sentences if quotable(s)] == [finding]

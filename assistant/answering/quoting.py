@@ -1,4 +1,4 @@
-"""What an answer may quote: never a heading line or a question, and set-up only when asked for.
+"""What an answer may quote: never a heading line, a byline or a question, and set-up only when asked for.
 
 The answer model scores how likely each retrieved sentence answers; these rules then say which of
 them may be quoted at all, from the sentence's place in its document (the heading it sits under,
@@ -42,6 +42,20 @@ PROMISE = re.compile(
 )
 
 
+LINE_END = re.compile(r"[.!?:;)\]”\"。！？]\s*$")  # how a sentence ends; a heading or a byline doesn't
+LETTER_WORD = re.compile(r"[^\W\d_][\w’'&+-]*")
+
+
+def title_line(text: str) -> bool:
+    """A title-cased line without a full stop: a heading the layout did not mark, a byline ("Jenn
+    Marshall & Kathleen Miller, Contributing Writers"), a table of contents entry. It ranks its
+    passage like any sentence but is never quoted."""
+    if LINE_END.search(text):
+        return False
+    words = LETTER_WORD.findall(text)
+    return bool(words) and sum(w[0].isupper() for w in words) >= 0.6 * len(words)
+
+
 def part_of(sentence: Sentence) -> str:
     """The heading a sentence sits under, or the label of its run-in part when that comes later
     ("... OBJECTIVE To determine ... METHODS We enrolled ...": abstracts often label parts in the text)."""
@@ -83,7 +97,7 @@ def quotable_for(
 
     def quotable(sentence: Sentence) -> bool:
         passage = sentence.passage
-        if sentence.text.strip() in {heading for _, heading in passage.headings}:
+        if sentence.text.strip() in {heading for _, heading in passage.headings} or title_line(sentence.text):
             return False
         if in_part is not None:
             return in_part(sentence)
