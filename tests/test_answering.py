@@ -341,6 +341,21 @@ def test_a_dose_question_needs_a_dose_not_any_number():
     assert missing_fact(question, sentences(other_drug), other_drug)
 
 
+def test_a_how_long_question_needs_a_length_of_time_not_a_count():
+    from assistant.answering.citations import Sentence
+    from assistant.types import Passage
+
+    def gap(question: str, text: str) -> str | None:
+        passage = Passage("p", text, "s", "t")
+        return missing_fact(question, [Sentence(text, (0, len(text)), passage)], text)
+
+    question = "How long does it take to build a partnership?"
+    assert expected_kind(question) == "duration"
+    assert "a length of time" in gap(question, "This study included 24 key informant interviews.")
+    assert gap(question, "Most partnerships took two years to agree on shared goals.") is None
+    assert gap("How long were the interviews?", "We conducted 60-minute interviews with 34 leaders.") is None
+
+
 def test_a_what_is_question_needs_its_term_as_one_phrase():
     from assistant.types import Passage
 

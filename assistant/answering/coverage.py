@@ -34,7 +34,7 @@ AMOUNT_QUESTION = re.compile(
     # "What share ...", "What is the annual cost ...": an amount; "what is the effect of a cost" is not
     r"\b(what|which) (?:(?:is|are|was|were) the (?:\w+ )?)?(share|percentage|percent|proportion|fraction|"
     r"budget|amount|number|cost|rate|sum)\b"
-    r"|\bresponse rate\b|\bhow (long|old|large|big)\b",
+    r"|\bresponse rate\b|\bhow (old|large|big)\b",
     re.IGNORECASE,
 )
 # "What is the recommended dose ...?" asks for an amount of a drug: a number with its unit, not any number
@@ -44,6 +44,11 @@ DOSE_QUESTION = re.compile(
     re.I,
 )
 DOSE = re.compile(r"\d[\d.,]*\s*(?:mg|g|mcg|µg|μg|ng|ml|l|iu|units?|mmol|meq)(?:/\w+)?\b", re.I)
+# "How long ...?" asks for a time: a count of minutes ... years, not a count of interviews
+DURATION_QUESTION = re.compile(r"\bhow long\b", re.I)
+DURATION = re.compile(
+    rf"(?:\d[\d,.]*|\b(?:{NUMBER_WORDS}))[\s-]*(?:minute|hour|day|week|month|year|decade)s?\b", re.I
+)
 DATE_QUESTION = re.compile(
     # "When did it start?" asks a date; "When is it important to ...?" asks in which situation
     r"^\s*when (did|was|were|will|had)\b|\b(what|which) (year|month|date|dates)\b",
@@ -74,13 +79,22 @@ CJK_KINDS = (
 )
 
 
-WANTED = {"number": "a number", "dose": "a dose", "date": "a date", "place": "a place", "name": "the names"}
+WANTED = {
+    "number": "a number",
+    "duration": "a length of time",
+    "dose": "a dose",
+    "date": "a date",
+    "place": "a place",
+    "name": "the names",
+}
 
 
 def expected_kind(question: str) -> str | None:
     """The kind of fact the question asks for, when it asks for a specific one."""
     if DOSE_QUESTION.search(question):
         return "dose"
+    if DURATION_QUESTION.search(question):
+        return "duration"
     if COUNT_QUESTION.search(question) or AMOUNT_QUESTION.search(question):
         return "number"
     if DATE_QUESTION.search(question):
@@ -160,6 +174,8 @@ def _name_forms_of(context: str) -> frozenset[str]:
 def _has_fact(kind: str, question: str, sentence: str) -> bool:
     if kind == "date":
         return bool(set(DATE.findall(sentence)) - set(DATE.findall(question)))
+    if kind == "duration":
+        return bool(DURATION.search(sentence))
     if kind == "dose":  # a dose of the drug asked about, not of another one the study gave
         match = DOSE_QUESTION.search(question)
         drug = match.group(1) if match else None
