@@ -43,6 +43,7 @@ def test_the_label_names_only_topic_words_a_reader_can_look_for():
     assert coverage_of(question, [power]) == ("answered", [])  # not "nothing on especially, pay"
     interviews = Passage("i", "Thirty-three semi-structured telephone interviews were held.", "s", "t")
     assert coverage_of("How many interviews did it include?", [interviews]) == ("answered", [])
+    assert coverage_of("How long were the interviews?", [interviews]) == ("answered", [])  # not "long"
     chinese = Passage("c", "访谈进行了录音并进行了转录;使用 Dedoose 软件对主题进行了编码。", "s", "t")
     # a Chinese question is one run of characters here, not words: never reported as "nothing on ..."
     assert coverage_of("研究人员用什么软件对访谈主题进行了编码?", [chinese])[1] == []

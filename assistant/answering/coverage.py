@@ -311,7 +311,8 @@ def coverage_of(question: str, cited: Iterable[Passage]) -> tuple[Coverage, list
 # Words of a question that name no topic a reader could look for, though the fitted abstention
 # counts them as key terms (refitting it without them answered one more left-out gold question).
 FILLER = re.compile(
-    r"\bpay(?:s|ing)? attention\b|\bmake sure\b|\bespecially\b|\bparticularly\b|\binclud(?:e|es|ed|ing)\b",
+    r"\bpay(?:s|ing)? attention\b|\bmake sure\b|\bespecially\b|\bparticularly\b|\binclud(?:e|es|ed|ing)\b"
+    r"|\bhow long\b",
     re.I,
 )
 
