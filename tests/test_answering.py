@@ -293,6 +293,12 @@ def test_run_in_part_labels_count_as_headings():
     assert [part_of(s) for s in passage_sentences(passage)] == ["OBJECTIVE", "METHODS", "RESULTS"]
     quotable = quotable_for("Does kidney exchange raise transplant numbers?")
     assert [s.text.split()[0] for s in passage_sentences(passage) if quotable(s)] == ["RESULTS"]
+    # a label with commas, and a rationale, set a study up too
+    rationale = Passage(
+        "p3", "RATIONALE, AIMS AND OBJECTIVES We developed a model of shared decisions.", "c", "C"
+    )
+    assert [part_of(s) for s in passage_sentences(rationale)] == ["RATIONALE, AIMS AND OBJECTIVES"]
+    assert not any(quotable(s) for s in passage_sentences(rationale))
 
 
 def test_the_objective_asked_for_is_quoted_from_under_objective(corpus_assistant):

@@ -27,7 +27,7 @@ FINDING_HEADING = re.compile(
     re.I,
 )
 SETUP_HEADING = re.compile(
-    r"background|introduction|objective|aims?\b|purpose|method|design|setting|participant|patient|"
+    r"background|introduction|rationale|objective|aims?\b|purpose|method|design|setting|participant|patient|"
     r"subject|measure|intervention|data (?:source|collection|extraction)|context|approach|sample",
     re.I,
 )

@@ -20,7 +20,7 @@ from assistant.types import Passage
 SentenceCheck = Callable[[Sentence], bool]
 PASSAGES_READ = 4  # the answer quotes from the best few passages only
 # An upper-case part label starting a sentence and run into its text: "METHODS We enrolled ...".
-RUN_IN_LABEL = re.compile(r"(?:^|(?<=[.!?]\s))([A-Z]{4,}(?: (?:AND|OF|[A-Z]{4,}))*):?(?=\s+[A-Z0-9])")
+RUN_IN_LABEL = re.compile(r"(?:^|(?<=[.!?]\s))([A-Z]{4,}(?:,? (?:AND|OF|[A-Z]{4,}))*):?(?=\s+[A-Z0-9])")
 # A question that asks for a part of a study, and the headings of that part: "What was the objective
 # of ...?" is answered under Objective, when a retrieved passage has one.
 ASKED_PARTS = [
