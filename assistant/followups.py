@@ -5,7 +5,8 @@ gets the key terms of the current topic appended, so retrieval sees what "it" re
 current topic is the last *answered* turn only: an abstained or off-topic turn ("What is the
 capital of Australia?") never becomes the topic, and older turns don't pile up (after three
 questions, "Who ran it?" must not carry the words of all three). A follow-up that names its own
-topic (a name, an acronym, a quoted phrase) switches topic and is left as it is.
+topic (a name, an acronym, a quoted phrase, "the relational organizing study") switches topic and
+is left as it is.
 """
 
 from __future__ import annotations
@@ -60,8 +61,17 @@ def needs_context(question: str) -> bool:
     return bool(referring or CONTINUATION.match(question) or len(content_words(question)) <= 1)
 
 
+# "the health and social sector collaboration study": a study described by its topic is named too
+DESCRIBED = re.compile(
+    r"\bthe (?:(?!(?:of|the|a|an|this|that|its|their|in|on|at|for|by|with|to|from)\b)[\w’'-]+ ){2,6}"
+    r"(?:study|program|programme|partnership|project|paper|report|brief|post|article|survey|trial|review)\b",
+    re.IGNORECASE,
+)
+
+
 def names_own_topic(question: str) -> bool:
-    return any(match.group(0) not in NOT_NAMES for match in NAME.finditer(question))
+    named = any(match.group(0) not in NOT_NAMES for match in NAME.finditer(question))
+    return named or bool(DESCRIBED.search(question))
 
 
 def current_topic(history: Sequence[Message]) -> str | None:

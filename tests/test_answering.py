@@ -125,6 +125,11 @@ def test_fact_kind_detection():
     assert expected_kind("Which dosage was given to the children?") == "dose"
     assert expected_kind("What is the annual cost of a community health worker?") == "number"
     assert expected_kind("What is the effect of a higher dose on recovery?") is None
+    # what has a brand name, who paid for or wrote it: a name answers
+    assert expected_kind("What software did they use for the analysis?") == "name"
+    assert expected_kind("Who funded it?") == "name"
+    assert expected_kind("Who should lead a partnership?") is None
+    assert expected_kind("What tools help partners share power?") is None
 
 
 def test_missing_fact_needs_the_counted_thing_and_the_named_place():
@@ -395,3 +400,6 @@ def test_bylines_and_unmarked_headings_are_never_quoted():
     sentences = passage_sentences(passage)
     quotable = quotable_for("Why engage community residents in partnerships?", sentences)
     assert [s.text for s in sentences if quotable(s)] == [finding]
+    # except where the question asks who wrote it: then the byline is the answer
+    by_authors = quotable_for("Who wrote the blog post on partnerships?", sentences)
+    assert byline in [s.text for s in sentences if by_authors(s)]

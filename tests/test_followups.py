@@ -56,10 +56,16 @@ def test_a_follow_up_naming_its_own_topic_is_left_as_it_is():
         "What about the Baltimore City Health Department — who did it partner with?",
         "What did the CJA study find?",
         "And what does “shared purpose” mean there?",
+        "What software did the health and social sector collaboration study use to code its themes?",
     ):
         assert names_own_topic(question)
         assert standalone_question(question, RELATIONAL) == question
-    for question in ("How many people did they interview?", "And what did the rest of them say?", "It? Who?"):
+    for question in (
+        "How many people did they interview?",
+        "And what did the rest of them say?",
+        "It? Who?",
+        "Who ran the same study?",  # one word says no topic
+    ):
         assert not names_own_topic(question)
 
 

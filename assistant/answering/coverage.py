@@ -67,7 +67,13 @@ PLACE_QUESTION = re.compile(
 PLACE = re.compile(
     r"\b(?:in|at|across|throughout|from|near)\s+(?:the\s+)?([A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*)"
 )
-NAMES_QUESTION = re.compile(r"\bwhat (are|were) the names\b|\bname (the|all|each)\b", re.IGNORECASE)
+NAMES_QUESTION = re.compile(
+    r"\bwhat (are|were) the names\b|\bname (the|all|each)\b"
+    # what has a brand name, and who paid for or wrote something, are answered by a name
+    r"|\b(?:what|which) (?:software|package|platform|database)s?\b"
+    r"|\bwho (?:funded|funds|sponsored|financed|wrote|authored|published)\b",
+    re.IGNORECASE,
+)
 CAPITALIZED = re.compile(r"\b[A-Z][\w’'&+-]*(?:\s+[A-Z][\w’'&+-]*)*")
 
 

@@ -32,6 +32,7 @@ ASKED_PARTS = [
         (r"\brecommend\w*", r"recommendation"),
     )
 ]
+AUTHORS_QUESTION = re.compile(r"\bwho (?:wrote|authored|published)\b|\bauthors?\b|\bwritten by\b", re.I)
 QUESTIONS_QUESTION = re.compile(r"\b(?:ask\w*|questions?)\b", re.I)  # what to ask, what it asked
 # A sentence that only promises what a study explains ("Our study offers key insights into how and
 # when ..."): it states no finding, so it is quoted only when nothing else may be.
@@ -93,11 +94,14 @@ def quotable_for(
     about_the_study = bool(STUDY_QUESTION.search(own_words))
     has_fact = fact_check(question)  # the standalone question: names the topic supplies are no answer
     about_questions = bool(QUESTIONS_QUESTION.search(own_words))
+    about_authors = bool(AUTHORS_QUESTION.search(own_words))
     in_part = asked_part(own_words, candidates)
 
     def quotable(sentence: Sentence) -> bool:
         passage = sentence.passage
-        if sentence.text.strip() in {heading for _, heading in passage.headings} or title_line(sentence.text):
+        if sentence.text.strip() in {heading for _, heading in passage.headings}:
+            return False
+        if title_line(sentence.text) and not about_authors:  # a byline answers "who wrote it?"
             return False
         if in_part is not None:
             return in_part(sentence)
