@@ -352,7 +352,7 @@ def test_a_dose_question_needs_a_dose_not_any_number():
     assert missing_fact(question, sentences(other_drug), other_drug)
 
 
-def test_a_how_long_question_needs_a_length_of_time_not_a_count():
+def test_a_length_or_count_asked_for_needs_one_of_that_kind():
     from assistant.answering.citations import Sentence
     from assistant.types import Passage
 
@@ -363,6 +363,11 @@ def test_a_how_long_question_needs_a_length_of_time_not_a_count():
     question = "How long does it take to build a partnership?"
     assert expected_kind(question) == "duration"
     assert "a length of time" in gap(question, "This study included 24 key informant interviews.")
+    # a year names a plan, "no one" counts nothing: neither answers "how many"
+    workgroups = "How many workgroups does it have?"
+    assert gap(workgroups, "The council helps shape Healthy North Carolina 2030 goals for residents.")
+    assert gap(workgroups, "There is no one right way to share power.")
+    assert gap(workgroups, "The council has 12 active teams.") is None  # named differently: may answer
     assert gap(question, "Most partnerships took two years to agree on shared goals.") is None
     assert gap("How long were the interviews?", "We conducted 60-minute interviews with 34 leaders.") is None
 

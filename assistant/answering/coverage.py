@@ -54,6 +54,7 @@ DATE_QUESTION = re.compile(
     r"^\s*when (did|was|were|will|had)\b|\b(what|which) (year|month|date|dates)\b",
     re.IGNORECASE,
 )
+YEAR = re.compile(r"(?:19|20)\d\d")
 DATE = re.compile(
     r"\b(1[89]\d\d|20\d\d|January|February|March|April|May|June|July|August|September|"
     r"October|November|December)\b"
@@ -194,13 +195,20 @@ def _has_fact(kind: str, question: str, sentence: str) -> bool:
         asked = {w.lower() for w in _words(CAPITALIZED.findall(question))}
         return any(w.lower() not in asked for w in _words(CAPITALIZED.findall(sentence)[1:]))
     asked = {m.group(0).lower() for m in NUMBER.finditer(question)}  # not "19" of "COVID-19"
-    new_numbers = [m for m in NUMBER.finditer(sentence) if m.group(0).lower() not in asked]
+    new_numbers = [
+        m
+        for m in NUMBER.finditer(sentence)
+        if m.group(0).lower() not in asked
+        and not YEAR.fullmatch(m.group(0))  # "Healthy NC 2030" counts nothing
+    ]
     if not new_numbers:
         return False
     noun = _counted_noun(question)
     words = [_stem(w) for w in re.findall(r"[\w-]+", sentence.lower())]
     if not noun or noun not in words:
-        return True  # the counted thing is named differently here: any new number may answer
+        # the counted thing is named differently here: any new number may answer, but not "one"
+        # on its own ("no one right way", "one of them"): it counts nothing named
+        return any(m.group(0).lower() != "one" for m in new_numbers)
     # "how many workgroups" needs a number counting workgroups: within a few words before it.
     positions = [i for i, w in enumerate(words) if w == noun]
     number_positions = [i for i, w in enumerate(words) if NUMBER.fullmatch(w) and w not in asked]
