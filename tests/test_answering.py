@@ -368,6 +368,11 @@ def test_a_length_or_count_asked_for_needs_one_of_that_kind():
     assert gap(workgroups, "The council helps shape Healthy North Carolina 2030 goals for residents.")
     assert gap(workgroups, "There is no one right way to share power.")
     assert gap(workgroups, "The council has 12 active teams.") is None  # named differently: may answer
+    # "Of the 34 leaders, how many ...?" counts a part of those leaders: a number of leaders, not 34
+    subset = "Of the 34 leaders interviewed, how many worked for hospitals?"
+    assert gap(subset, "We interviewed 34 leaders from 25 organizations.")
+    assert gap(subset, "Most health care organizations (26 out of 29) relied on CBOs.")
+    assert gap(subset, "Twelve of the leaders worked for hospitals.") is None
     assert gap(question, "Most partnerships took two years to agree on shared goals.") is None
     assert gap("How long were the interviews?", "We conducted 60-minute interviews with 34 leaders.") is None
 

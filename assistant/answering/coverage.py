@@ -26,6 +26,7 @@ NUMBER = re.compile(rf"(?<![\w-])\d[\d,.]*%?\b|\b(?:{NUMBER_WORDS})(?:-\w+)?\b",
 COUNT_QUESTION = re.compile(
     r"\bhow (many|much)\b(?:\s+(?:of\s+(?:the|these|those)\s+)?((?:[a-z-]+\s*){1,4}))?", re.I
 )
+SUBSET_COUNT = re.compile(rf"^\W*of (?:the|these|those) (?:\d[\d,]*|{NUMBER_WORDS}) ([a-z-]+)", re.I)
 NOT_NOUN = frozenset(
     "do does did are were was is have has had can could will would should and or of in at from with to for "
     "on by they it he she we you".split()
@@ -194,6 +195,11 @@ def _has_fact(kind: str, question: str, sentence: str) -> bool:
     if kind == "name":
         asked = {w.lower() for w in _words(CAPITALIZED.findall(question))}
         return any(w.lower() not in asked for w in _words(CAPITALIZED.findall(sentence)[1:]))
+    return _has_count(question, sentence)
+
+
+def _has_count(question: str, sentence: str) -> bool:
+    """A number the question doesn't give, counting what it asks about when the sentence names that."""
     asked = {m.group(0).lower() for m in NUMBER.finditer(question)}  # not "19" of "COVID-19"
     new_numbers = [
         m
@@ -203,8 +209,12 @@ def _has_fact(kind: str, question: str, sentence: str) -> bool:
     ]
     if not new_numbers:
         return False
-    noun = _counted_noun(question)
+    # "Of the 34 leaders ..., how many worked for hospitals?" counts leaders, named as such
+    subset = SUBSET_COUNT.match(question)
+    noun = _stem(subset.group(1)) if subset else _counted_noun(question)
     words = [_stem(w) for w in re.findall(r"[\w-]+", sentence.lower())]
+    if subset and noun not in words:
+        return False
     if not noun or noun not in words:
         # the counted thing is named differently here: any new number may answer, but not "one"
         # on its own ("no one right way", "one of them"): it counts nothing named
