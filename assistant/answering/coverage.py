@@ -2,8 +2,9 @@
 
 Passage similarity cannot tell "how many patients did the CCP screen?" (not in the library) from
 "what does the CCP do?" (in it): both land on the same passage. A question that asks for a
-specific fact — a count, a sum, a place, a date — is only answered when a chosen sentence
-carries a fact of that kind, and the names the question asks about appear in its document.
+specific fact — a count, a sum, a dose, a length of time, a place, a date, a name — is only
+answered when a chosen sentence carries a fact of that kind, and the names the question asks about
+appear in its document. A question asking what a term means needs a passage using that term.
 """
 
 from __future__ import annotations
