@@ -413,3 +413,19 @@ def test_bylines_and_unmarked_headings_are_never_quoted():
     # except where the question asks who wrote it: then the byline is the answer
     by_authors = quotable_for("Who wrote the blog post on partnerships?", sentences)
     assert byline in [s.text for s in sentences if by_authors(s)]
+
+
+def test_a_city_asked_for_is_not_answered_with_a_region():
+    from assistant.answering.citations import Sentence
+    from assistant.types import Passage
+
+    def gap(question: str, text: str) -> str | None:
+        passage = Passage("p", text, "s", "t")
+        return missing_fact(question, [Sentence(text, (0, len(text)), passage)], text)
+
+    region = "Three collaborations worked in the Northwestern United States."
+    assert gap("Which cities were the collaborations in?", region)
+    assert gap("Where did the collaborations take place?", region) is None  # a region answers "where"
+    assert (
+        gap("Which cities were the collaborations in?", "Two worked in Portland and one in Tacoma.") is None
+    )

@@ -66,6 +66,11 @@ PLACE_QUESTION = re.compile(
     r"|\bwhere\b[^?]*\b(located|take place|took place|held|based|conducted|carried out|happen\w*)\b",
     re.I,
 )
+CITY_QUESTION = re.compile(r"\b(which|what) (cities|city|towns?)\b", re.I)
+REGION = re.compile(
+    r"\b(?:States?|Region|County|Counties|Province|Country|America|Midwest|(?:North|South)(?:east|west)?ern|"
+    r"Eastern|Western|Central)\b"
+)
 # A place is a name after "in", "at", "across"...: "in the Northwestern United States", "in Reading".
 PLACE = re.compile(
     r"\b(?:in|at|across|throughout|from|near)\s+(?:the\s+)?([A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*)"
@@ -191,7 +196,10 @@ def _has_fact(kind: str, question: str, sentence: str) -> bool:
         return bool(DOSE.search(sentence)) and (not drug or drug.lower() in sentence.lower())
     if kind == "place":
         asked = {w.lower() for w in _words(CAPITALIZED.findall(question))}
-        places = [w for w in _words(PLACE.findall(sentence)) if not re.search(r"\d", w)]  # not "COVID-19"
+        phrases = PLACE.findall(sentence)
+        if CITY_QUESTION.search(question):  # "which cities?": "the Northwestern United States" is none
+            phrases = [p for p in phrases if not REGION.search(p)]
+        places = [w for w in _words(phrases) if not re.search(r"\d", w)]  # not "COVID-19"
         return any(w.lower() not in asked for w in places)
     if kind == "name":
         asked = {w.lower() for w in _words(CAPITALIZED.findall(question))}
