@@ -186,6 +186,7 @@ class Assistant:
         )
         if found:
             turn.standalone, turn.passages, turn.query_vector = standalone, found, vector
+            turn.named_documents = tuple(named)
 
     def _answer(self, turn: Turn) -> Answer:
         *_, answer = self._answer_pieces(turn)

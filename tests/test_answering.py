@@ -429,3 +429,12 @@ def test_a_city_asked_for_is_not_answered_with_a_region():
     assert (
         gap("Which cities were the collaborations in?", "Two worked in Portland and one in Tacoma.") is None
     )
+
+
+def test_a_study_named_by_its_journal_is_asked_of_that_study_even_when_little_else_is_left(corpus_assistant):
+    # "JGIM" is only in the manifest's venue; without it the question is "What was the objective of
+    # the study?", far from every passage by cosine, yet the named document's objective answers it
+    answer = corpus_assistant.ask("What was the objective of the JGIM study?")
+    assert not answer.abstained
+    assert "Understand how health care organizations interact with CBOs" in answer.text
+    assert all("partnering-with-cbos" in c.passage.source for c in answer.citations)

@@ -280,7 +280,10 @@ class ExtractiveAnswerer:
         """Why the library does not cover the question (the abstention's note), or None."""
         if not turn.chosen:
             return "no sentence in the retrieved passages answers the question"
-        if max((p.relevance or 0.0 for p in turn.passages), default=0.0) < self.min_relevance:
+        # (a question naming its documents, "the JGIM study", is asked of them without the name: what
+        # is left, "What was the objective of the study?", may be far from any passage and still asked)
+        closest = max((p.relevance or 0.0 for p in turn.passages), default=0.0)
+        if closest < self.min_relevance and not turn.named_documents:
             return f"no passage is closer to the question than {self.min_relevance}"
         if turn.fact_gap:  # a count, date or name asked for, and no chosen sentence has one
             return turn.fact_gap

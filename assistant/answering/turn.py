@@ -24,6 +24,7 @@ class Turn:
     mode: str = "extractive"
     standalone: str = ""
     topic_documents: tuple[str, ...] = ()  # a follow-up's: the document its topic was answered from
+    named_documents: tuple[str, ...] = ()  # the documents the question named by their facts ("JGIM")
     passages: list[Passage] = field(default_factory=list)
     query_vector: np.ndarray | None = None
     scored: list[ScoredSentence] = field(default_factory=list)
