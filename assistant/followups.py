@@ -45,10 +45,11 @@ CJK_REFERRING = re.compile(r"它|他们|她们|他|她|这项|这个|这些|那�
 NOT_COVERED = "The library does not cover"
 
 
-# "When is it important to ...", "it is hard to ...": an "it" that stands for what follows, not for
-# an earlier topic.
+# "When is it important to ...", "it is hard to ...", "how long does it take to ...": an "it" that
+# stands for what follows, not for an earlier topic.
 EXPLETIVE_IT = re.compile(
     r"\b(?:is|was|isn't|wasn't)\s+it\s+(?:\w+ly\s+)?\w+\s+(?:to|that|for|when|if)\b"
+    r"|\b(?:does|did|will|would|can|could)\s+it\s+(?:take|make sense)\s+(?:\w+\s+)?to\b"
     r"|\bit(?:\s+is|'s|\s+was)\s+(?:\w+ly\s+)?\w+\s+(?:to|that|for|when|if)\b",
     re.IGNORECASE,
 )

@@ -81,9 +81,11 @@ def test_an_it_that_stands_for_what_follows_is_not_a_follow_up():
     for question in (
         "When is it especially important to pay attention to power imbalances in a partnership?",
         "Why is it hard for hospitals to share power?",
+        "How long does it take to build a partnership?",
     ):
         assert standalone_question(question, RELATIONAL) == question
     assert "relational" in standalone_question("Why was it hard?", RELATIONAL)
+    assert "relational" in standalone_question("Did it work for the clinics?", RELATIONAL)
 
 
 def test_a_follow_up_of_a_follow_up_keeps_the_topic_it_was_read_with():
