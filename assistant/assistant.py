@@ -160,7 +160,9 @@ class Assistant:
         leans = len(key_terms(turn.question)) <= FOLLOW_UP_TERMS
         if topic and turn.standalone != turn.question and leans:
             found, _ = self.search.search(topic, self.retrieval, turn.filters)
-            turn.topic_documents = tuple(p.source for p in found[:1])
+            asked = Turn(topic, filters=turn.filters, standalone=topic, passages=found)
+            self._search_named_documents(asked)  # "the JGIM study": the study the topic named
+            turn.topic_documents = tuple(p.source for p in asked.passages[:1])
         return turn
 
     def _search_named_documents(self, turn: Turn) -> None:
@@ -185,8 +187,8 @@ class Assistant:
             standalone, self.retrieval, replace(turn.filters, sources=tuple(named))
         )
         if found:
+            turn.named_documents, turn.named_as = tuple(named), turn.standalone
             turn.standalone, turn.passages, turn.query_vector = standalone, found, vector
-            turn.named_documents = tuple(named)
 
     def _answer(self, turn: Turn) -> Answer:
         *_, answer = self._answer_pieces(turn)

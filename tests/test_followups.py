@@ -126,3 +126,14 @@ def test_a_follow_up_that_says_little_of_its_topic_is_answered_from_the_topic_s_
     answer = corpus_assistant.ask("How many interviews did it include?", history)
     assert answer.text.startswith("Thirty-three semi-structured telephone interviews")
     assert {c.passage.source for c in answer.citations} == {first.citations[0].passage.source}
+
+
+def test_a_follow_up_to_a_study_named_by_its_journal_stays_with_that_study(corpus_assistant):
+    first = corpus_assistant.ask("What was the objective of the JGIM study?")
+    assert "JGIM" in first.standalone_question  # read with the name the user gave, not without it
+    history = [
+        {"role": "user", "content": "What was the objective of the JGIM study?"},
+        {"role": "assistant", "content": first.text, "standalone_question": first.standalone_question},
+    ]
+    answer = corpus_assistant.ask("How many interviews did it include?", history)
+    assert "Thirty-three semi-structured telephone interviews" in answer.text

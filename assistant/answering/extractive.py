@@ -307,7 +307,7 @@ class ExtractiveAnswerer:
             citations=[],
             retrieved=turn.passages,
             abstained=True,
-            standalone_question=turn.standalone,
+            standalone_question=turn.reading,
             mode=turn.mode,
             notes=[note] if note else [],
             coverage="not_covered",
@@ -327,7 +327,7 @@ class ExtractiveAnswerer:
             citations=citations,
             retrieved=turn.passages,
             abstained=False,
-            standalone_question=turn.standalone,
+            standalone_question=turn.reading,
             coverage=coverage,
             uncovered=uncovered,
         )

@@ -222,7 +222,7 @@ class LLMAnswerer:
             citations=checker.citations,
             retrieved=turn.passages,
             abstained=False,
-            standalone_question=turn.standalone,
+            standalone_question=turn.reading,
             mode="llm",
             notes=notes,
             coverage=coverage,

@@ -25,6 +25,7 @@ class Turn:
     standalone: str = ""
     topic_documents: tuple[str, ...] = ()  # a follow-up's: the document its topic was answered from
     named_documents: tuple[str, ...] = ()  # the documents the question named by their facts ("JGIM")
+    named_as: str = ""  # the standalone question before the name was dropped to search those documents
     passages: list[Passage] = field(default_factory=list)
     query_vector: np.ndarray | None = None
     scored: list[ScoredSentence] = field(default_factory=list)
@@ -33,3 +34,9 @@ class Turn:
     fact_gap: str | None = None  # a count / date / name is asked for and the chosen sentences lack it
     abstention: list[float] = field(default_factory=list)  # the abstention model's inputs
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def reading(self) -> str:
+        """How the question was read, as the user and the conversation's next turn see it: with the
+        name it used ("the JGIM study"), even where the search dropped it."""
+        return self.named_as or self.standalone
