@@ -187,7 +187,7 @@ class Assistant:
             standalone, self.retrieval, replace(turn.filters, sources=tuple(named))
         )
         if found:
-            turn.named_documents, turn.named_as = tuple(named), turn.standalone
+            turn.named_as = turn.standalone
             turn.standalone, turn.passages, turn.query_vector = standalone, found, vector
 
     def _answer(self, turn: Turn) -> Answer:

@@ -283,7 +283,7 @@ class ExtractiveAnswerer:
         # (a question naming its documents, "the JGIM study", is asked of them without the name: what
         # is left, "What was the objective of the study?", may be far from any passage and still asked)
         closest = max((p.relevance or 0.0 for p in turn.passages), default=0.0)
-        if closest < self.min_relevance and not turn.named_documents:
+        if closest < self.min_relevance and not turn.named_as:
             return f"no passage is closer to the question than {self.min_relevance}"
         if turn.fact_gap:  # a count, date or name asked for, and no chosen sentence has one
             return turn.fact_gap

@@ -24,8 +24,9 @@ class Turn:
     mode: str = "extractive"
     standalone: str = ""
     topic_documents: tuple[str, ...] = ()  # a follow-up's: the document its topic was answered from
-    named_documents: tuple[str, ...] = ()  # the documents the question named by their facts ("JGIM")
-    named_as: str = ""  # the standalone question before the name was dropped to search those documents
+    # a question naming its documents by their facts ("the JGIM study") is asked of them without the
+    # name: this is the standalone question before the name was dropped ("" when it named none)
+    named_as: str = ""
     passages: list[Passage] = field(default_factory=list)
     query_vector: np.ndarray | None = None
     scored: list[ScoredSentence] = field(default_factory=list)
