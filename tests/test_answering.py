@@ -335,46 +335,44 @@ def test_chinese_questions_asking_a_count_a_date_or_a_place():
     assert expected_kind("社会部门组织有哪些不满?") is None
 
 
-def test_a_dose_question_needs_a_dose_not_any_number():
+def _fact_gap(question: str, text: str) -> str | None:
+    """missing_fact for one sentence, its passage being that sentence alone."""
     from assistant.answering.citations import Sentence
     from assistant.types import Passage
 
-    def sentences(text: str) -> list[Sentence]:
-        passage = Passage("p", text, "s", "t")
-        return [Sentence(text, (0, len(text)), passage)]
+    passage = Passage("p", text, "s", "t")
+    return missing_fact(question, [Sentence(text, (0, len(text)), passage)], text)
 
+
+def test_a_dose_question_needs_a_dose_not_any_number():
     question = "What is the dosage of ibuprofen for children?"
     trial = "Oral ibuprofen closed the duct in four studies of 304 infants (RR 0.41)."
-    assert "a dose" in missing_fact(question, sentences(trial), trial)
+    assert "a dose" in _fact_gap(question, trial)
     dose = "Children received ibuprofen 10 mg/kg every eight hours."
-    assert missing_fact(question, sentences(dose), dose) is None
+    assert _fact_gap(question, dose) is None
     other_drug = "Children received dexamethasone at 0.15 mg/kg."
-    assert missing_fact(question, sentences(other_drug), other_drug)
+    assert _fact_gap(question, other_drug)
 
 
 def test_a_length_or_count_asked_for_needs_one_of_that_kind():
-    from assistant.answering.citations import Sentence
-    from assistant.types import Passage
-
-    def gap(question: str, text: str) -> str | None:
-        passage = Passage("p", text, "s", "t")
-        return missing_fact(question, [Sentence(text, (0, len(text)), passage)], text)
-
     question = "How long does it take to build a partnership?"
     assert expected_kind(question) == "duration"
-    assert "a length of time" in gap(question, "This study included 24 key informant interviews.")
+    assert "a length of time" in _fact_gap(question, "This study included 24 key informant interviews.")
     # a year names a plan, "no one" counts nothing: neither answers "how many"
     workgroups = "How many workgroups does it have?"
-    assert gap(workgroups, "The council helps shape Healthy North Carolina 2030 goals for residents.")
-    assert gap(workgroups, "There is no one right way to share power.")
-    assert gap(workgroups, "The council has 12 active teams.") is None  # named differently: may answer
+    assert _fact_gap(workgroups, "The council helps shape Healthy North Carolina 2030 goals for residents.")
+    assert _fact_gap(workgroups, "There is no one right way to share power.")
+    assert _fact_gap(workgroups, "The council has 12 active teams.") is None  # named differently: may answer
     # "Of the 34 leaders, how many ...?" counts a part of those leaders: a number of leaders, not 34
     subset = "Of the 34 leaders interviewed, how many worked for hospitals?"
-    assert gap(subset, "We interviewed 34 leaders from 25 organizations.")
-    assert gap(subset, "Most health care organizations (26 out of 29) relied on CBOs.")
-    assert gap(subset, "Twelve of the leaders worked for hospitals.") is None
-    assert gap(question, "Most partnerships took two years to agree on shared goals.") is None
-    assert gap("How long were the interviews?", "We conducted 60-minute interviews with 34 leaders.") is None
+    assert _fact_gap(subset, "We interviewed 34 leaders from 25 organizations.")
+    assert _fact_gap(subset, "Most health care organizations (26 out of 29) relied on CBOs.")
+    assert _fact_gap(subset, "Twelve of the leaders worked for hospitals.") is None
+    assert _fact_gap(question, "Most partnerships took two years to agree on shared goals.") is None
+    assert (
+        _fact_gap("How long were the interviews?", "We conducted 60-minute interviews with 34 leaders.")
+        is None
+    )
 
 
 def test_a_what_is_question_needs_its_term_as_one_phrase():
@@ -416,18 +414,12 @@ def test_bylines_and_unmarked_headings_are_never_quoted():
 
 
 def test_a_city_asked_for_is_not_answered_with_a_region():
-    from assistant.answering.citations import Sentence
-    from assistant.types import Passage
-
-    def gap(question: str, text: str) -> str | None:
-        passage = Passage("p", text, "s", "t")
-        return missing_fact(question, [Sentence(text, (0, len(text)), passage)], text)
-
     region = "Three collaborations worked in the Northwestern United States."
-    assert gap("Which cities were the collaborations in?", region)
-    assert gap("Where did the collaborations take place?", region) is None  # a region answers "where"
+    assert _fact_gap("Which cities were the collaborations in?", region)
+    assert _fact_gap("Where did the collaborations take place?", region) is None  # a region answers "where"
     assert (
-        gap("Which cities were the collaborations in?", "Two worked in Portland and one in Tacoma.") is None
+        _fact_gap("Which cities were the collaborations in?", "Two worked in Portland and one in Tacoma.")
+        is None
     )
 
 
