@@ -9,7 +9,13 @@ import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 
 from assistant.answering.citations import CITATION_MARK, passage_sentences
-from assistant.answering.coverage import expected_kind, missing_fact, undefined_term, unmentioned_names
+from assistant.answering.coverage import (
+    expected_kind,
+    missing_fact,
+    naming_documents,
+    undefined_term,
+    unmentioned_names,
+)
 from assistant.answering.quoting import part_of, quotable_candidates, quotable_for
 from assistant.followups import standalone_question
 from assistant.types import Filters, Passage
@@ -226,6 +232,24 @@ def test_a_name_no_retrieved_passage_mentions_is_unmentioned():
     # title case: its capitals are no names; nor is a capital opening a clause
     assert unmentioned_names("Does It Correlate With Outcomes in Detroit?", context) == []
     assert unmentioned_names("Is it worth it - Would partners agree?", context) == []
+
+
+def test_a_question_naming_a_program_is_answered_from_the_documents_that_mention_it():
+    insurance = Passage(
+        "p1", "Few adults would pay for long-term care insurance. Premiums set it.", "i.md", "I"
+    )
+    reading = Passage("p2", "The Reading Hospital program includes health care payers and CBOs.", "r.md", "R")
+    scored = [
+        (s, 0.9 - 0.1 * i) for i, s in enumerate(passage_sentences(insurance) + passage_sentences(reading))
+    ]
+    question = "Does the Reading Hospital program include insurance companies?"
+    assert naming_documents(question, [insurance, reading]) == {"r.md"}
+    quoted = [s.passage.source for s, _ in quotable_candidates(question, scored, [insurance, reading])]
+    assert quoted == ["r.md"]
+    # a question naming nothing reads every passage; nor is a title-cased question's capitals a name
+    assert naming_documents("Do insurers join hospital programs?", [insurance, reading]) == set()
+    assert naming_documents("Do Insurers Join Hospital Programs?", [insurance, reading]) == set()
+    assert len(quotable_candidates("Do insurers join hospital programs?", scored, [insurance, reading])) == 3
 
 
 def test_a_question_naming_what_the_library_lacks_abstains_and_says_so(corpus_assistant):

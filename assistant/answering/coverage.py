@@ -139,16 +139,38 @@ def missing_fact(question: str, sentences: list[Sentence], context: str) -> str 
     return None
 
 
-def unmentioned_names(question: str, context: str) -> list[str]:
-    """The words of the names a question uses ("Baltimore", "JGIM") that the context lacks. None
-    for a question in title case ("Does It Correlate With ..."), whose capitals name nothing."""
+def name_words(question: str) -> list[str]:
+    """The words of the names a question uses ("Reading", "Hospital", "JGIM"). None for a question in
+    title case ("Does It Correlate With ..."), whose capitals name nothing."""
     # a capital after ": ", " - ", "? " starts a clause ("... India - Will it work?")
     openers = {m.group(1) for m in CLAUSE_OPENER.finditer(question)}
     names = [n for n in _words(_names(question)) if n not in openers and f"-{n}" not in question]
-    if not names or any(w not in openers for w in TITLE_CASE_WORD.findall(question)):
+    if any(w not in openers for w in TITLE_CASE_WORD.findall(question)):
+        return []
+    return names
+
+
+def unmentioned_names(question: str, context: str) -> list[str]:
+    """The words of the names a question uses that the context lacks."""
+    names = name_words(question)
+    if not names:
         return []
     context_words, text = _name_forms_of(context), context.lower()
     return [n for n in names if not _mentioned(n, context_words, text)]
+
+
+def naming_documents(question: str, passages: Iterable[Passage]) -> set[str]:
+    """The documents whose retrieved passages mention every name the question uses: "Does the
+    Reading Hospital program include insurers?" is about the document on Reading Hospital, not an
+    abstract on insurance. Empty when the question names nothing."""
+    if not name_words(question):
+        return set()
+    by_document: dict[str, list[Passage]] = {}
+    for passage in passages:
+        by_document.setdefault(passage.source, []).append(passage)
+    return {
+        source for source, found in by_document.items() if not unmentioned_names(question, context_of(found))
+    }
 
 
 def _mentioned(name: str, context_words: frozenset[str], text: str) -> bool:
