@@ -454,3 +454,13 @@ def test_a_study_named_by_its_journal_is_asked_of_that_study_even_when_little_el
     assert not answer.abstained
     assert "Understand how health care organizations interact with CBOs" in answer.text
     assert all("partnering-with-cbos" in c.passage.source for c in answer.citations)
+
+
+def test_names_asked_for_are_names_of_the_thing_asked_about():
+    question = "What are the names of the six partnerships studied?"
+    program = "Aligning Systems for Health is a program led by the Georgia Health Policy Center."
+    assert "the names" in _fact_gap(question, program)
+    listed = "The partnerships were Hope Health in Ohio and Bridges Together in Utah."
+    assert _fact_gap(question, listed) is None
+    # any new name answers "who funded it?"
+    assert _fact_gap("Who funded the program?", program) is None

@@ -83,6 +83,11 @@ NAMES_QUESTION = re.compile(
     re.IGNORECASE,
 )
 CAPITALIZED = re.compile(r"\b[A-Z][\w’'&+-]*(?:\s+[A-Z][\w’'&+-]*)*")
+# "the names of the six partnerships" asks for names of partnerships: a sentence naming a programme
+# or a funder, and not speaking of partnerships, gives other names
+NAMED_THING = re.compile(
+    rf"\bnames of (?:the |these |those |all )?(?:(?:\d+|{NUMBER_WORDS}) )?([a-z-]+)", re.I
+)
 
 
 # The same questions in Chinese: how many / how much, when, where.
@@ -225,6 +230,8 @@ def _has_fact(kind: str, question: str, sentence: str) -> bool:
         return any(w.lower() not in asked for w in places)
     if kind == "name":
         asked = {w.lower() for w in _words(CAPITALIZED.findall(question))}
+        if (thing := NAMED_THING.search(question)) and _stem(thing.group(1)) not in _stems_of(sentence):
+            return False
         return any(w.lower() not in asked for w in _words(CAPITALIZED.findall(sentence)[1:]))
     return _has_count(question, sentence)
 
@@ -281,6 +288,10 @@ def _words(phrases: Iterable[str]) -> list[str]:
 
 def _stem(word: str) -> str:
     return re.sub(r"(ies|es|s)$", "", word.lower())
+
+
+def _stems_of(text: str) -> set[str]:
+    return {_stem(w) for w in re.findall(r"[\w-]+", text.lower())}
 
 
 # Words any question may use that say nothing about its topic.
