@@ -30,6 +30,20 @@ def test_key_terms_keep_topic_words_not_question_words():
     assert uncovered_terms(SOURDOUGH, [passage]) == ["sourdough"]  # recipe ~ recipes, bread in the title
 
 
+def test_the_label_finds_a_journal_in_the_documents_bibliographic_facts():
+    passage = Passage(
+        "p",
+        "Thirty-three interviews were collected.",
+        "s",
+        "Partnering with CBOs",
+        metadata={"venue": "JGIM"},
+    )
+    question = "How many interviews did the JGIM study include?"
+    assert coverage_of(question, [passage]) == ("answered", [])
+    # the abstention's own check reads the passages only
+    assert "JGIM" in uncovered_terms(question, [passage])
+
+
 def test_the_label_names_only_topic_words_a_reader_can_look_for():
     passage = Passage(
         "p", "Three collaborations in the Northwestern United States used relational organizing.", "s", "t"

@@ -323,7 +323,12 @@ def key_terms(question: str) -> list[str]:
 
 def uncovered_terms(question: str, passages: Iterable[Passage]) -> list[str]:
     """The question's key terms that none of the passages (text or title) mentions, by crude stem."""
-    text = " ".join(f"{p.title} {p.text}" for p in passages).lower()
+    return terms_missing_from(question, " ".join(f"{p.title} {p.text}" for p in passages))
+
+
+def terms_missing_from(question: str, text: str) -> list[str]:
+    """The question's key terms the text does not mention, by crude stem or spelled out."""
+    text = text.lower()
     carried = stems(text)
     return [
         t
@@ -369,8 +374,9 @@ def _spelled_out(term: str, text: str) -> bool:
 
 
 def coverage_of(question: str, cited: Iterable[Passage]) -> tuple[Coverage, list[str]]:
-    """An answer's coverage label: partial when a key term is in none of the passages it cites."""
-    missing = readable_terms(question, uncovered_terms(question, cited))
+    """An answer's coverage label: partial when a key term is in none of the passages it cites, nor
+    in their documents' bibliographic facts ("the JGIM study": JGIM is the journal)."""
+    missing = readable_terms(question, terms_missing_from(question, context_of(cited)))
     return ("partial" if missing else "answered"), missing
 
 
