@@ -16,8 +16,9 @@ from pathlib import Path
 
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
-from assistant.answering.coverage import context_of, key_terms, unmentioned_names
+from assistant.answering.coverage import key_terms
 from assistant.answering.extractive import ExtractiveAnswerer, SentenceVectors
+from assistant.answering.names import context_of, unmentioned_names
 from assistant.answering.turn import Turn
 from assistant.followups import Message, current_topic, standalone_question
 from assistant.ingest import ingest

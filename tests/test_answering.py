@@ -9,13 +9,8 @@ import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 
 from assistant.answering.citations import CITATION_MARK, passage_sentences
-from assistant.answering.coverage import (
-    expected_kind,
-    missing_fact,
-    naming_documents,
-    undefined_term,
-    unmentioned_names,
-)
+from assistant.answering.coverage import expected_kind, missing_fact, undefined_term
+from assistant.answering.names import naming_documents, unmentioned_names
 from assistant.answering.quoting import part_of, quotable_candidates, quotable_for
 from assistant.followups import standalone_question
 from assistant.types import Filters, Passage
@@ -464,3 +459,16 @@ def test_names_asked_for_are_names_of_the_thing_asked_about():
     assert _fact_gap(question, listed) is None
     # any new name answers "who funded it?"
     assert _fact_gap("Who funded the program?", program) is None
+
+
+def test_a_key_term_few_retrieved_sentences_have_weighs_more_than_the_setting():
+    from assistant.answering.extractive import key_term_share
+
+    texts = [
+        "Hospitals refer patients to CBOs for food.",
+        "CBOs and clinics share data on referrals.",
+        "Partners share power through co-leaders.",
+    ]
+    shares = key_term_share("How do we share power with a new CBO?", texts)
+    assert shares[2] > shares[1] > shares[0] > 0  # power is rare here, CBO is everywhere
+    assert key_term_share("What is it?", texts) == [0.0, 0.0, 0.0]  # no key terms

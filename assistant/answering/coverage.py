@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from functools import lru_cache
 
 from assistant.answering.citations import Sentence, stems
+from assistant.answering.names import CAPITALIZED, context_of, spelled_out, unmentioned_names, words_of
 from assistant.text import CJK_LETTER, content_words
 from assistant.types import Coverage, Passage
 
@@ -82,7 +82,6 @@ NAMES_QUESTION = re.compile(
     r"|\bwho (?:funded|funds|sponsored|financed|wrote|authored|published)\b",
     re.IGNORECASE,
 )
-CAPITALIZED = re.compile(r"\b[A-Z][\w’'&+-]*(?:\s+[A-Z][\w’'&+-]*)*")
 # "the names of the six partnerships" asks for names of partnerships: a sentence naming a programme
 # or a funder, and not speaking of partnerships, gives other names
 NAMED_THING = re.compile(
@@ -144,74 +143,6 @@ def missing_fact(question: str, sentences: list[Sentence], context: str) -> str 
     return None
 
 
-def name_words(question: str) -> list[str]:
-    """The words of the names a question uses ("Reading", "Hospital", "JGIM"). None for a question in
-    title case ("Does It Correlate With ..."), whose capitals name nothing."""
-    # a capital after ": ", " - ", "? " starts a clause ("... India - Will it work?")
-    openers = {m.group(1) for m in CLAUSE_OPENER.finditer(question)}
-    names = [n for n in _words(_names(question)) if n not in openers and f"-{n}" not in question]
-    if any(w not in openers for w in TITLE_CASE_WORD.findall(question)):
-        return []
-    return names
-
-
-def unmentioned_names(question: str, context: str) -> list[str]:
-    """The words of the names a question uses that the context lacks."""
-    names = name_words(question)
-    if not names:
-        return []
-    context_words, text = _name_forms_of(context), context.lower()
-    return [n for n in names if not _mentioned(n, context_words, text)]
-
-
-def naming_documents(question: str, passages: Iterable[Passage]) -> set[str]:
-    """The documents whose retrieved passages mention every name the question uses: "Does the
-    Reading Hospital program include insurers?" is about the document on Reading Hospital, not an
-    abstract on insurance. Empty when the question names nothing."""
-    if not name_words(question):
-        return set()
-    by_document: dict[str, list[Passage]] = {}
-    for passage in passages:
-        by_document.setdefault(passage.source, []).append(passage)
-    return {
-        source for source, found in by_document.items() if not unmentioned_names(question, context_of(found))
-    }
-
-
-def _mentioned(name: str, context_words: frozenset[str], text: str) -> bool:
-    """The name is in the context as a word, as the start of one ("Australia" in "Australian"), by
-    the words an acronym stands for ("HMO": health maintenance organization), or part by part
-    ("UNICEF-recommended")."""
-    form = _name_form(name)
-    if form in context_words or _spelled_out(name, text):
-        return True
-    if len(form) >= 5 and any(w.startswith(form) for w in context_words):
-        return True
-    parts = [p for p in re.split(r"[-/]", name) if len(p) > 1]
-    return len(parts) > 1 and all(_mentioned(p, context_words, text) for p in parts)
-
-
-# A function word with a capital inside a question: it is written in title case
-TITLE_CASE_WORD = re.compile(
-    r"(?<=\w )(?:Is|Are|Was|Were|Be|Does|Do|Did|It|Its|With|Without|For|Of|On|At|By|From|To|The|And|Or|"
-    r"A|An|As|Than|Can|Could|Will|Should|Would|May|Their|There|This|That|What|When|Who|How|Why|Any|"
-    r"Not|No|Still|Versus|Via|Into|After|Before|During|Between|Among|Against|Within|Same)\b"
-)
-CLAUSE_OPENER = re.compile(r"(?:^|[:.?!;–—]\s+|\s-\s+)\W*([\w’'-]+)")
-
-
-def _name_form(word: str) -> str:
-    """A name as compared: "Baltimore's" is Baltimore, "HIV1" is "HIV-1"."""
-    return re.sub(r"[’']s$", "", word.lower()).replace("-", "")
-
-
-@lru_cache(maxsize=256)
-def _name_forms_of(context: str) -> frozenset[str]:
-    """A context's words as names are compared (`_name_form`). Cached: the fact check asks for each
-    candidate sentence against its passage's context, once to rank them and again to quote."""
-    return frozenset(_name_form(w) for w in re.findall(r"[\w’'&+-]+", context))
-
-
 def _has_fact(kind: str, question: str, sentence: str) -> bool:
     if kind == "date":
         return bool(set(DATE.findall(sentence)) - set(DATE.findall(question)))
@@ -222,17 +153,17 @@ def _has_fact(kind: str, question: str, sentence: str) -> bool:
         drug = match.group(1) if match else None
         return bool(DOSE.search(sentence)) and (not drug or drug.lower() in sentence.lower())
     if kind == "place":
-        asked = {w.lower() for w in _words(CAPITALIZED.findall(question))}
+        asked = {w.lower() for w in words_of(CAPITALIZED.findall(question))}
         phrases = PLACE.findall(sentence)
         if CITY_QUESTION.search(question):  # "which cities?": "the Northwestern United States" is none
             phrases = [p for p in phrases if not REGION.search(p)]
-        places = [w for w in _words(phrases) if not re.search(r"\d", w)]  # not "COVID-19"
+        places = [w for w in words_of(phrases) if not re.search(r"\d", w)]  # not "COVID-19"
         return any(w.lower() not in asked for w in places)
     if kind == "name":
-        asked = {w.lower() for w in _words(CAPITALIZED.findall(question))}
+        asked = {w.lower() for w in words_of(CAPITALIZED.findall(question))}
         if (thing := NAMED_THING.search(question)) and _stem(thing.group(1)) not in _stems_of(sentence):
             return False
-        return any(w.lower() not in asked for w in _words(CAPITALIZED.findall(sentence)[1:]))
+        return any(w.lower() not in asked for w in words_of(CAPITALIZED.findall(sentence)[1:]))
     return _has_count(question, sentence)
 
 
@@ -272,18 +203,6 @@ def _counted_noun(question: str) -> str:
             break
         words.append(word)
     return _stem(words[-1]) if words else ""
-
-
-def _names(question: str) -> list[str]:
-    """Capitalized names inside the question (not its first word), e.g. Baltimore, JGIM."""
-    body = question.strip()
-    first = re.match(r"\W*\w+", body)
-    body = body[first.end() :] if first else body
-    return [n for n in CAPITALIZED.findall(body) if n.lower() not in {"i", "cbo", "cbos"}]
-
-
-def _words(phrases: Iterable[str]) -> list[str]:
-    return [w for p in phrases for w in p.split()]
 
 
 def _stem(word: str) -> str:
@@ -330,12 +249,16 @@ def terms_missing_from(question: str, text: str) -> list[str]:
     """The question's key terms the text does not mention, by crude stem or spelled out."""
     text = text.lower()
     carried = stems(text)
-    return [
-        t
-        for t in key_terms(question)
-        if (t.lower() not in text if not t.isalpha() else not (stems(t) and stems(t) <= carried))
-        and not _spelled_out(t, text)
-    ]
+    return [t for t in key_terms(question) if not mentions(t, text, carried)]
+
+
+def mentions(term: str, text: str, carried: frozenset[str] | None = None) -> bool:
+    """The lower-cased text (its `stems`, when already made) has the term, by crude stem, or an
+    acronym's words spelled out."""
+    carried = stems(text) if carried is None else carried
+    if not term.isalpha():
+        return term.lower() in text or spelled_out(term, text)
+    return (bool(stems(term)) and stems(term) <= carried) or spelled_out(term, text)
 
 
 # "What is collective impact?": a question asking what a term means, where the term is 2-4 words
@@ -359,18 +282,6 @@ def undefined_term(question: str, passages: Iterable[Passage]) -> str | None:
         if any(words[i : i + len(term)] == term for i in range(len(words) - len(term) + 1)):
             return None
     return asked
-
-
-ACRONYM = re.compile(r"[A-Z]{2,6}s?")
-
-
-def _spelled_out(term: str, text: str) -> bool:
-    """An acronym whose words the text spells out: "CBOs" in "community-based organizations"."""
-    if not ACRONYM.fullmatch(term):
-        return False
-    letters = term.rstrip("s").lower()
-    initials = r"[\s-]+".join(rf"{letter}\w*" for letter in letters)
-    return re.search(rf"\b{initials}\b", text) is not None
 
 
 def coverage_of(question: str, cited: Iterable[Passage]) -> tuple[Coverage, list[str]]:
@@ -402,16 +313,3 @@ def fact_check(question: str) -> Callable[[Sentence], bool] | None:
     if expected_kind(question) is None:
         return None
     return lambda sentence: missing_fact(question, [sentence], context_of([sentence.passage])) is None
-
-
-def context_of(passages: Iterable[Passage]) -> str:
-    """Passage texts plus their documents' bibliographic facts (names a question may use)."""
-    parts = []
-    for passage in {p.id: p for p in passages}.values():
-        facts = [
-            str(v)
-            for k, v in passage.metadata.items()
-            if k not in ("ordinal", "seed", "pipeline", "document_chunks")
-        ]
-        parts += [passage.text, passage.title, *facts]
-    return "\n".join(parts)

@@ -16,16 +16,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answering.abstention import Rarity, abstention_features, answerable
-from assistant.answering.citations import Sentence, passage_sentences
+from assistant.answering.citations import Sentence, passage_sentences, stems
 from assistant.answering.coverage import (
-    context_of,
     coverage_of,
     fact_check,
+    key_terms,
+    mentions,
     missing_fact,
     readable_terms,
     uncovered_terms,
     undefined_term,
-    unmentioned_names,
 )
 from assistant.answering.findings import (
     ANSWER_FEATURES,
@@ -34,6 +34,7 @@ from assistant.answering.findings import (
     is_open_question,
 )
 from assistant.answering.models import load_model
+from assistant.answering.names import context_of, unmentioned_names
 from assistant.answering.quoting import SentenceCheck, quotable_candidates
 from assistant.answering.turn import ScoredSentence, Turn
 from assistant.sentences import ChunkSentences, encode_passages
@@ -124,11 +125,12 @@ def sentence_candidates(
         )
     )
     question_words = content_words(question)
+    carries = key_term_share(question, [s.text for s in sentences])
     question_script = _is_cjk(question)
     open_question = is_open_question(question)
     rank_of = {p.id: rank for rank, p in enumerate(passages)}
     ranking, features = [], []
-    for sentence, sim, finding_logit in zip(sentences, similarity, finding, strict=True):
+    for sentence, sim, finding_logit, carried in zip(sentences, similarity, finding, carries, strict=True):
         rank = rank_of[sentence.passage.id]
         words = content_words(sentence.text)
         overlap = len(question_words & words) / max(1, len(question_words))
@@ -148,9 +150,24 @@ def sentence_candidates(
                 float(finding_logit),
                 has_fact,
                 other_script,
+                carried,
             )
         )
     return Candidates(sentences, ranking, np.array(features))
+
+
+def key_term_share(question: str, texts: list[str]) -> list[float]:
+    """For each text, the share of the question's key terms it has, each weighing how few of the
+    texts have it: among sentences retrieved for "How do we share power with a new CBO?", "CBO" is
+    everywhere (the setting) and "power" in a few (what is asked), so "power" weighs more."""
+    terms = key_terms(question)
+    if not terms or not texts:
+        return [0.0] * len(texts)
+    lowered = [t.lower() for t in texts]
+    has = np.array([[mentions(term, text, stems(text)) for term in terms] for text in lowered], dtype=float)
+    weight = 1.0 - np.log1p(has.sum(axis=0)) / np.log1p(len(texts))
+    total = weight.sum()
+    return (has @ weight / total).tolist() if total > 0 else [0.0] * len(texts)
 
 
 def position_in_document(sentence: Sentence) -> float:

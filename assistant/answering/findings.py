@@ -96,6 +96,7 @@ SIGNALS = (
     "finding_logit",  # the finding model's logit
     "has_fact",  # it carries the kind of fact a specific-fact question asks for
     "other_script",  # written in another script than the question (e.g. Chinese vs English)
+    "rare_shared",  # share of the question's key terms it has, each weighing how few retrieved sentences do
 )
 # A yes/no question about a study ("Does X reduce Y?") is answered by its result; an open question
 # (how, why, what, who) by the sentence that says how, why or what, which is often not a result
@@ -133,6 +134,7 @@ def answer_features(
     finding_logit: float,
     has_fact: bool,
     other_script: bool,
+    rare_shared: float,
 ) -> list[float]:
     """One row of the answer model: the SIGNALS in the column of the question's kind, 0 in the other."""
     signals = [
@@ -144,6 +146,7 @@ def answer_features(
         finding_logit,
         float(has_fact),
         float(other_script),
+        rare_shared,
     ]
     open_ = float(open_question)
     return [open_, *(v * (1 - open_) for v in signals), *(v * open_ for v in signals)]

@@ -12,8 +12,9 @@ import re
 from collections.abc import Callable, Iterable
 
 from assistant.answering.citations import Sentence
-from assistant.answering.coverage import fact_check, naming_documents
+from assistant.answering.coverage import fact_check
 from assistant.answering.findings import STUDY_QUESTION, is_setup_heading
+from assistant.answering.names import naming_documents
 from assistant.answering.turn import ScoredSentence
 from assistant.types import Passage
 

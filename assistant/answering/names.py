@@ -1,0 +1,117 @@
+"""The names a question uses ("Baltimore", "the Reading Hospital program", "JGIM"), and whether
+the passages found, or their documents' bibliographic facts, mention them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+from assistant.types import Passage
+
+CAPITALIZED = re.compile(r"\b[A-Z][\w’'&+-]*(?:\s+[A-Z][\w’'&+-]*)*")
+
+
+def name_words(question: str) -> list[str]:
+    """The words of the names a question uses ("Reading", "Hospital", "JGIM"). None for a question in
+    title case ("Does It Correlate With ..."), whose capitals name nothing."""
+    # a capital after ": ", " - ", "? " starts a clause ("... India - Will it work?")
+    openers = {m.group(1) for m in CLAUSE_OPENER.finditer(question)}
+    names = [n for n in words_of(_names(question)) if n not in openers and f"-{n}" not in question]
+    if any(w not in openers for w in TITLE_CASE_WORD.findall(question)):
+        return []
+    return names
+
+
+def unmentioned_names(question: str, context: str) -> list[str]:
+    """The words of the names a question uses that the context lacks."""
+    names = name_words(question)
+    if not names:
+        return []
+    context_words, text = _name_forms_of(context), context.lower()
+    return [n for n in names if not _mentioned(n, context_words, text)]
+
+
+def naming_documents(question: str, passages: Iterable[Passage]) -> set[str]:
+    """The documents whose retrieved passages mention every name the question uses: "Does the
+    Reading Hospital program include insurers?" is about the document on Reading Hospital, not an
+    abstract on insurance. Empty when the question names nothing."""
+    if not name_words(question):
+        return set()
+    by_document: dict[str, list[Passage]] = {}
+    for passage in passages:
+        by_document.setdefault(passage.source, []).append(passage)
+    return {
+        source for source, found in by_document.items() if not unmentioned_names(question, context_of(found))
+    }
+
+
+def _mentioned(name: str, context_words: frozenset[str], text: str) -> bool:
+    """The name is in the context as a word, as the start of one ("Australia" in "Australian"), by
+    the words an acronym stands for ("HMO": health maintenance organization), or part by part
+    ("UNICEF-recommended")."""
+    form = _name_form(name)
+    if form in context_words or spelled_out(name, text):
+        return True
+    if len(form) >= 5 and any(w.startswith(form) for w in context_words):
+        return True
+    parts = [p for p in re.split(r"[-/]", name) if len(p) > 1]
+    return len(parts) > 1 and all(_mentioned(p, context_words, text) for p in parts)
+
+
+# A function word with a capital inside a question: it is written in title case
+TITLE_CASE_WORD = re.compile(
+    r"(?<=\w )(?:Is|Are|Was|Were|Be|Does|Do|Did|It|Its|With|Without|For|Of|On|At|By|From|To|The|And|Or|"
+    r"A|An|As|Than|Can|Could|Will|Should|Would|May|Their|There|This|That|What|When|Who|How|Why|Any|"
+    r"Not|No|Still|Versus|Via|Into|After|Before|During|Between|Among|Against|Within|Same)\b"
+)
+CLAUSE_OPENER = re.compile(r"(?:^|[:.?!;–—]\s+|\s-\s+)\W*([\w’'-]+)")
+
+
+def _name_form(word: str) -> str:
+    """A name as compared: "Baltimore's" is Baltimore, "HIV1" is "HIV-1"."""
+    return re.sub(r"[’']s$", "", word.lower()).replace("-", "")
+
+
+@lru_cache(maxsize=256)
+def _name_forms_of(context: str) -> frozenset[str]:
+    """A context's words as names are compared (`_name_form`). Cached: the fact check asks for each
+    candidate sentence against its passage's context, once to rank them and again to quote."""
+    return frozenset(_name_form(w) for w in re.findall(r"[\w’'&+-]+", context))
+
+
+def _names(question: str) -> list[str]:
+    """Capitalized names inside the question (not its first word), e.g. Baltimore, JGIM."""
+    body = question.strip()
+    first = re.match(r"\W*\w+", body)
+    body = body[first.end() :] if first else body
+    return [n for n in CAPITALIZED.findall(body) if n.lower() not in {"i", "cbo", "cbos"}]
+
+
+def words_of(phrases: Iterable[str]) -> list[str]:
+    return [w for p in phrases for w in p.split()]
+
+
+ACRONYM = re.compile(r"[A-Z]{2,6}s?")
+
+
+def spelled_out(term: str, text: str) -> bool:
+    """An acronym whose words the text spells out: "CBOs" in "community-based organizations"."""
+    if not ACRONYM.fullmatch(term):
+        return False
+    letters = term.rstrip("s").lower()
+    initials = r"[\s-]+".join(rf"{letter}\w*" for letter in letters)
+    return re.search(rf"\b{initials}\b", text) is not None
+
+
+def context_of(passages: Iterable[Passage]) -> str:
+    """Passage texts plus their documents' bibliographic facts (names a question may use)."""
+    parts = []
+    for passage in {p.id: p for p in passages}.values():
+        facts = [
+            str(v)
+            for k, v in passage.metadata.items()
+            if k not in ("ordinal", "seed", "pipeline", "document_chunks")
+        ]
+        parts += [passage.text, passage.title, *facts]
+    return "\n".join(parts)
