@@ -161,7 +161,7 @@ def _has_fact(kind: str, question: str, sentence: str) -> bool:
         return any(w.lower() not in asked for w in places)
     if kind == "name":
         asked = {w.lower() for w in words_of(CAPITALIZED.findall(question))}
-        if (thing := NAMED_THING.search(question)) and _stem(thing.group(1)) not in _stems_of(sentence):
+        if (thing := NAMED_THING.search(question)) and _stem(thing.group(1)) not in _stemmed_words(sentence):
             return False
         return any(w.lower() not in asked for w in words_of(CAPITALIZED.findall(sentence)[1:]))
     return _has_count(question, sentence)
@@ -181,7 +181,7 @@ def _has_count(question: str, sentence: str) -> bool:
     # "Of the 34 leaders ..., how many worked for hospitals?" counts leaders, named as such
     subset = SUBSET_COUNT.match(question)
     noun = _stem(subset.group(1)) if subset else _counted_noun(question)
-    words = [_stem(w) for w in re.findall(r"[\w-]+", sentence.lower())]
+    words = _stemmed_words(sentence)
     if subset and noun not in words:
         return False
     if not noun or noun not in words:
@@ -209,8 +209,8 @@ def _stem(word: str) -> str:
     return re.sub(r"(ies|es|s)$", "", word.lower())
 
 
-def _stems_of(text: str) -> set[str]:
-    return {_stem(w) for w in re.findall(r"[\w-]+", text.lower())}
+def _stemmed_words(text: str) -> list[str]:
+    return [_stem(w) for w in re.findall(r"[\w-]+", text.lower())]
 
 
 # Words any question may use that say nothing about its topic.
@@ -248,17 +248,14 @@ def uncovered_terms(question: str, passages: Iterable[Passage]) -> list[str]:
 def terms_missing_from(question: str, text: str) -> list[str]:
     """The question's key terms the text does not mention, by crude stem or spelled out."""
     text = text.lower()
-    carried = stems(text)
-    return [t for t in key_terms(question) if not mentions(t, text, carried)]
+    return [t for t in key_terms(question) if not mentions(t, text)]
 
 
-def mentions(term: str, text: str, carried: frozenset[str] | None = None) -> bool:
-    """The lower-cased text (its `stems`, when already made) has the term, by crude stem, or an
-    acronym's words spelled out."""
-    carried = stems(text) if carried is None else carried
+def mentions(term: str, text: str) -> bool:
+    """The lower-cased text has the term, by crude stem, or an acronym's words spelled out."""
     if not term.isalpha():
         return term.lower() in text or spelled_out(term, text)
-    return (bool(stems(term)) and stems(term) <= carried) or spelled_out(term, text)
+    return (bool(stems(term)) and stems(term) <= stems(text)) or spelled_out(term, text)
 
 
 # "What is collective impact?": a question asking what a term means, where the term is 2-4 words

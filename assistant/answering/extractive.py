@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answering.abstention import Rarity, abstention_features, answerable
-from assistant.answering.citations import Sentence, passage_sentences, stems
+from assistant.answering.citations import Sentence, passage_sentences
 from assistant.answering.coverage import (
     coverage_of,
     fact_check,
@@ -164,7 +164,7 @@ def key_term_share(question: str, texts: list[str]) -> list[float]:
     if not terms or not texts:
         return [0.0] * len(texts)
     lowered = [t.lower() for t in texts]
-    has = np.array([[mentions(term, text, stems(text)) for term in terms] for text in lowered], dtype=float)
+    has = np.array([[mentions(term, text) for term in terms] for text in lowered], dtype=float)
     weight = 1.0 - np.log1p(has.sum(axis=0)) / np.log1p(len(texts))
     total = weight.sum()
     return (has @ weight / total).tolist() if total > 0 else [0.0] * len(texts)

@@ -133,11 +133,10 @@ def quotable_candidates(
     padding. A sentence that only promises insight (`PROMISE`) is quoted only when nothing else may be."""
     readable = {p.id for p in passages[:PASSAGES_READ]}
     on_topic = [p.id for p in passages if p.source in topic_documents]
-    named = naming_documents(own_words or question, passages)
     if on_topic:
         readable = set(on_topic)
-    elif named_passages := [p.id for p in passages if p.source in named][:PASSAGES_READ]:
-        readable = set(named_passages)
+    elif named := naming_documents(own_words or question, passages):
+        readable = set([p.id for p in passages if p.source in named][:PASSAGES_READ])
     candidates = [item for item in answering if item[0].passage.id in readable]
     quotable = quotable_for(question, [sentence for sentence, _ in candidates], own_words)
     allowed = [item for item in candidates if quotable(item[0])]
