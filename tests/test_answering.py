@@ -472,3 +472,20 @@ def test_a_key_term_few_retrieved_sentences_have_weighs_more_than_the_setting():
     shares = key_term_share("How do we share power with a new CBO?", texts)
     assert shares[2] > shares[1] > shares[0] > 0  # power is rare here, CBO is everywhere
     assert key_term_share("What is it?", texts) == [0.0, 0.0, 0.0]  # no key terms
+
+
+def test_a_count_for_a_named_program_comes_from_a_passage_that_names_it():
+    from assistant.answering.citations import Sentence
+    from assistant.answering.names import context_of
+
+    def sentence_of(text: str) -> Sentence:
+        return Sentence(text, (0, len(text)), Passage(text[:8], text, text[:8], "t"))
+
+    baltimore = sentence_of("The Baltimore City Health Department partnered with the blind community.")
+    other = sentence_of("The NC SHIP council structures each workgroup around three co-leaders.")
+    question = "How many co-leaders does the Baltimore partnership have?"
+    lead = [baltimore, other]
+    # Baltimore is in one passage and the count in the other: the count is the other program's
+    assert "a number" in missing_fact(question, lead, context_of(s.passage for s in lead))
+    own = sentence_of("The Baltimore partnership has four co-leaders.")
+    assert missing_fact(question, [baltimore, own], context_of([baltimore.passage, own.passage])) is None

@@ -132,13 +132,19 @@ def missing_fact(question: str, sentences: list[Sentence], context: str) -> str 
 
     `context` is the text the question's names may be found in: the cited passages plus their
     documents' bibliographic facts (a question may name a journal that only the manifest gives).
+    The fact must be in a sentence whose own passage mentions those names: "How many co-leaders
+    does the Baltimore partnership have?" is not answered by another program's co-leaders because a
+    passage beside it mentions Baltimore.
     """
     kind = expected_kind(question)
     if kind is None or not sentences:
         return None
     if unknown := unmentioned_names(question, context):
         return f"the passages found do not mention {', '.join(unknown)}"
-    if not any(_has_fact(kind, question, s.text) for s in sentences):
+    if not any(
+        _has_fact(kind, question, s.text) and not unmentioned_names(question, context_of([s.passage]))
+        for s in sentences
+    ):
         return f"the closest passages discuss the topic but do not give {WANTED[kind]} that answers it"
     return None
 
