@@ -224,9 +224,15 @@ def test_a_name_no_retrieved_passage_mentions_is_unmentioned():
     assert (
         unmentioned_names("Did the Baltimorean partners meet?", "Baltimoreans met.") == []
     )  # a word's start
+    assert unmentioned_names("Are Black South Africans at risk?", "in black South African adults") == []
     # title case: its capitals are no names; nor is a capital opening a clause
     assert unmentioned_names("Does It Correlate With Outcomes in Detroit?", context) == []
     assert unmentioned_names("Is it worth it - Would partners agree?", context) == []
+    assert unmentioned_names("Is Overexpression of Ki-67 a Prognostic Biomarker of Lung Cancer?", "") == []
+    assert unmentioned_names("Who are the partners in the Reading Hospital Food Program?", "") != []
+    # an acronym numbered in the text; a double hyphen is a dash
+    assert unmentioned_names("Is ADRB a factor?", "ADRB2 polymorphisms were typed.") == []
+    assert unmentioned_names("After CLASS--Is insurance realistic?", "The CLASS Act") == []
 
 
 def test_a_question_naming_a_program_is_answered_from_the_documents_that_mention_it():

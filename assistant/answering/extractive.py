@@ -34,7 +34,7 @@ from assistant.answering.findings import (
     is_open_question,
 )
 from assistant.answering.models import load_model
-from assistant.answering.names import context_of, unmentioned_names
+from assistant.answering.names import context_of, names_none_of, unmentioned_names
 from assistant.answering.quoting import SentenceCheck, quotable_candidates
 from assistant.answering.turn import ScoredSentence, Turn
 from assistant.sentences import ChunkSentences, encode_passages
@@ -307,6 +307,12 @@ class ExtractiveAnswerer:
         # a place, programme or study the question names, that nothing retrieved mentions
         if unknown := unmentioned_names(turn.question, context_of(turn.passages)):
             return f"the passages found do not mention {', '.join(unknown)}"
+        # nor is it answered from documents that mention none of its names: "the Reading Hospital
+        # program" not from an insurance abstract, because other passages say "hospital" and "reading"
+        # (an abstract may leave out one word of its title's names, so a name word or two may be missing)
+        quoted = {s.passage.source for s, _ in turn.chosen}
+        if unknown := names_none_of(turn.question, [p for p in turn.passages if p.source in quoted]):
+            return f"the passages that answer it do not mention {', '.join(unknown)}"
         if term := undefined_term(turn.question, turn.passages):  # "What is collective impact?"
             return f"the passages found do not mention “{term}”"
         covered, probability = answerable(turn.abstention)

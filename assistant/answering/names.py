@@ -15,12 +15,22 @@ CAPITALIZED = re.compile(r"\b[A-Z][\w’'&+-]*(?:\s+[A-Z][\w’'&+-]*)*")
 def name_words(question: str) -> list[str]:
     """The words of the names a question uses ("Reading", "Hospital", "JGIM"). None for a question in
     title case ("Does It Correlate With ..."), whose capitals name nothing."""
+    question = question.replace("--", " – ")  # "After CLASS--Is a …": a dash, not a hyphenated name
     # a capital after ": ", " - ", "? " starts a clause ("... India - Will it work?")
     openers = {m.group(1) for m in CLAUSE_OPENER.finditer(question)}
     names = [n for n in words_of(_names(question)) if n not in openers and f"-{n}" not in question]
-    if any(w not in openers for w in TITLE_CASE_WORD.findall(question)):
+    if any(w not in openers for w in TITLE_CASE_WORD.findall(question)) or _title_cased(question):
         return []
     return names
+
+
+def _title_cased(question: str) -> bool:
+    """Every longer word capitalized: "Is Overexpression of Ki-67 a Prognostic Biomarker of Upper
+    Tract Urinary Carcinoma?" is a title, its capitals name nothing. ("How much money did the Robert
+    Wood Johnson Foundation give …" has lowercase words of its own.)"""
+    after_first_word = question.strip().partition(" ")[2]
+    words = re.findall(r"\b[A-Za-z][\w’'-]{3,}", after_first_word)
+    return len(words) >= 5 and all(w[0].isupper() for w in words)
 
 
 def unmentioned_names(question: str, context: str) -> list[str]:
@@ -30,6 +40,13 @@ def unmentioned_names(question: str, context: str) -> list[str]:
         return []
     context_words, text = _name_forms_of(context), context.lower()
     return [n for n in names if not _mentioned(n, context_words, text)]
+
+
+def names_none_of(question: str, passages: Iterable[Passage]) -> list[str]:
+    """The question's name words when the passages (with their documents' facts) mention none of
+    them, else nothing."""
+    unknown = unmentioned_names(question, context_of(passages))
+    return unknown if unknown and len(unknown) == len(name_words(question)) else []
 
 
 def naming_documents(question: str, passages: Iterable[Passage]) -> set[str]:
@@ -47,16 +64,24 @@ def naming_documents(question: str, passages: Iterable[Passage]) -> set[str]:
 
 
 def _mentioned(name: str, context_words: frozenset[str], text: str) -> bool:
-    """The name is in the context as a word, as the start of one ("Australia" in "Australian"), by
-    the words an acronym stands for ("HMO": health maintenance organization), or part by part
-    ("UNICEF-recommended")."""
+    """The name is in the context as a word, as the start of one ("Australia" in "Australian") or
+    with an ending the text lacks ("Africans" by "African"), by the words an acronym stands for
+    ("HMO": health maintenance organization), or part by part ("UNICEF-recommended")."""
     form = _name_form(name)
     if form in context_words or spelled_out(name, text):
         return True
     if len(form) >= 5 and any(w.startswith(form) for w in context_words):
         return True
+    # the other way round, a word of the text with a short ending added: "Africans" by "African"
+    if any(len(w) >= 5 and form.startswith(w) and len(form) - len(w) <= 2 for w in context_words):
+        return True
+    # an acronym numbered in the text: "ADRB" as "ADRB2"
+    if ACRONYM.fullmatch(name) and any(
+        w.startswith(form) and w[len(form) :].isdigit() for w in context_words
+    ):
+        return True
     parts = [p for p in re.split(r"[-/]", name) if len(p) > 1]
-    return len(parts) > 1 and all(_mentioned(p, context_words, text) for p in parts)
+    return parts not in ([], [name]) and all(_mentioned(p, context_words, text) for p in parts)
 
 
 # A function word with a capital inside a question: it is written in title case
