@@ -259,6 +259,25 @@ def test_a_question_naming_what_the_library_lacks_abstains_and_says_so(corpus_as
     assert any("do not mention Detroit" in note for note in answer.notes), answer.notes
 
 
+def test_a_question_describing_its_study_is_answered_from_that_study_or_not_at_all(corpus_assistant):
+    jgim = "health-care-organizations-partnering-with-cbos.md"
+    answer = corpus_assistant.ask(
+        "How many interviews were done for the study on health care organizations partnering with CBOs?"
+    )
+    assert not answer.abstained, answer.notes
+    # not the motivations study's "24 key informant interviews": another study's count
+    assert {Path(c.source).name for c in answer.citations} == {jgim}, answer.text
+    assert "24 key informant interviews" not in answer.text
+    # with that study left out, another study is no answer to "the relational organizing study"
+    relational = [d.key for d in corpus_assistant.library.documents() if "relational" in d.key]
+    left_out = corpus_assistant.ask(
+        "What does the relational organizing study recommend as next steps?",
+        filters=Filters(exclude_documents=tuple(relational)),
+    )
+    assert left_out.abstained, left_out.text
+    assert any("relational organizing" in note for note in left_out.notes), left_out.notes
+
+
 def test_a_paper_named_by_its_journal_is_found_by_its_bibliographic_facts(corpus_assistant):
     # "JGIM" is only in the manifest's venue, never in the paper's text
     jgim = "health-care-organizations-partnering-with-cbos.md"

@@ -13,7 +13,14 @@ import re
 from collections.abc import Callable, Iterable
 
 from assistant.answering.citations import Sentence, stems
-from assistant.answering.names import CAPITALIZED, context_of, spelled_out, unmentioned_names, words_of
+from assistant.answering.names import (
+    CAPITALIZED,
+    by_document,
+    context_of,
+    spelled_out,
+    unmentioned_names,
+    words_of,
+)
 from assistant.text import CJK_LETTER, content_words
 from assistant.types import Coverage, Passage
 
@@ -285,6 +292,34 @@ def undefined_term(question: str, passages: Iterable[Passage]) -> str | None:
         if any(words[i : i + len(term)] == term for i in range(len(words) - len(term) + 1)):
             return None
     return asked
+
+
+# "the relational organizing study", "the study of health and social sector collaborations": a
+# document named by what it is about (no "the" inside: "the hospitals in the study" names nothing)
+DESCRIBED_DOCUMENT = re.compile(
+    r"\bthe ((?:(?!the\b)[\w’'-]+ ){0,5}?)(?:study|research|paper|report|survey|article|blog post)\b"
+    r"(?: (?:of|on|about|into) ((?:(?!the\b)[\w’'-]+ ?){1,6}))?",
+    re.I,
+)
+
+
+def undescribed(question: str, passages: Iterable[Passage]) -> list[str]:
+    """The words a question describes its document by that the passages (with their documents'
+    facts) lack, plural-blind but otherwise whole: "relational organizing" is not in a paper on
+    relationships and organizations."""
+    match = DESCRIBED_DOCUMENT.search(question)
+    if not match:
+        return []
+    words = set(_stemmed_words(context_of(passages)))
+    return [t for t in key_terms(f"{match.group(1)} {match.group(2) or ''}") if _stem(t) not in words]
+
+
+def described_documents(question: str, passages: Iterable[Passage]) -> set[str]:
+    """The documents whose retrieved passages have every word the question describes its document
+    by ("the study on health care organizations partnering with …"); empty when it describes none."""
+    if not DESCRIBED_DOCUMENT.search(question):
+        return set()
+    return {source for source, found in by_document(passages).items() if not undescribed(question, found)}
 
 
 def coverage_of(question: str, cited: Iterable[Passage]) -> tuple[Coverage, list[str]]:

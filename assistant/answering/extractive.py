@@ -26,6 +26,7 @@ from assistant.answering.coverage import (
     readable_terms,
     uncovered_terms,
     undefined_term,
+    undescribed,
 )
 from assistant.answering.findings import (
     ANSWER_FEATURES,
@@ -313,6 +314,9 @@ class ExtractiveAnswerer:
         quoted = {s.passage.source for s, _ in turn.chosen}
         if unknown := names_none_of(turn.question, [p for p in turn.passages if p.source in quoted]):
             return f"the passages that answer it do not mention {', '.join(unknown)}"
+        # "the relational organizing study" is not answered from a study on other things
+        if unknown := undescribed(turn.question, [p for p in turn.passages if p.source in quoted]):
+            return f"the passages that answer it are not from a document on {' '.join(unknown)}"
         if term := undefined_term(turn.question, turn.passages):  # "What is collective impact?"
             return f"the passages found do not mention “{term}”"
         covered, probability = answerable(turn.abstention)

@@ -55,12 +55,18 @@ def naming_documents(question: str, passages: Iterable[Passage]) -> set[str]:
     abstract on insurance. Empty when the question names nothing."""
     if not name_words(question):
         return set()
-    by_document: dict[str, list[Passage]] = {}
-    for passage in passages:
-        by_document.setdefault(passage.source, []).append(passage)
     return {
-        source for source, found in by_document.items() if not unmentioned_names(question, context_of(found))
+        source
+        for source, found in by_document(passages).items()
+        if not unmentioned_names(question, context_of(found))
     }
+
+
+def by_document(passages: Iterable[Passage]) -> dict[str, list[Passage]]:
+    grouped: dict[str, list[Passage]] = {}
+    for passage in passages:
+        grouped.setdefault(passage.source, []).append(passage)
+    return grouped
 
 
 def _mentioned(name: str, context_words: frozenset[str], text: str) -> bool:

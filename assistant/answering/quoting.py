@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from assistant.answering.citations import Sentence
-from assistant.answering.coverage import fact_check
+from assistant.answering.coverage import described_documents, fact_check
 from assistant.answering.findings import STUDY_QUESTION, is_setup_heading
 from assistant.answering.names import naming_documents
 from assistant.answering.turn import ScoredSentence
@@ -128,14 +128,17 @@ def quotable_candidates(
     of `quotable_for` (the sentences of those passages are its `candidates`). A follow-up ("How many
     interviews did it include?") is answered from its topic's document when that was retrieved: "it"
     is that study, not another one with interviews. A question naming a program, place or study
-    ("the Reading Hospital program") is answered from the documents that mention it. For a question
-    asking a count, a date or a place, only the sentences carrying one, when some do: the rest is
-    padding. A sentence that only promises insight (`PROMISE`) is quoted only when nothing else may be."""
+    ("the Reading Hospital program"), or describing one ("the relational organizing study"), is
+    answered from the documents that mention it. For a question asking a count, a date or a place,
+    only the sentences carrying one, when some do: the rest is padding. A sentence that only
+    promises insight (`PROMISE`) is quoted only when nothing else may be."""
     readable = {p.id for p in passages[:PASSAGES_READ]}
     on_topic = [p.id for p in passages if p.source in topic_documents]
     if on_topic:
         readable = set(on_topic)
-    elif named := naming_documents(own_words or question, passages):
+    elif named := naming_documents(asked := own_words or question, passages) or described_documents(
+        asked, passages
+    ):
         readable = set([p.id for p in passages if p.source in named][:PASSAGES_READ])
     candidates = [item for item in answering if item[0].passage.id in readable]
     quotable = quotable_for(question, [sentence for sentence, _ in candidates], own_words)
