@@ -214,6 +214,20 @@ def test_a_fact_question_quotes_only_the_sentences_carrying_such_a_fact():
     assert len(quotable_candidates("How do partners build trust?", scored, [passage])) == 3
 
 
+def test_a_count_question_quotes_the_sentence_counting_what_it_asks_about():
+    text = (
+        "Between November 2020 and June 2021, we interviewed workers at 12 clinics. "
+        "A total of 19 people contributed data for analysis."
+    )
+    passage = Passage("p1", text, "a.md", "A")
+    scored = [(s, 0.9 - 0.1 * i) for i, s in enumerate(passage_sentences(passage))]
+    question = "How many people contributed data to the study?"
+    quoted = [s.text for s, _ in quotable_candidates(question, scored, [passage])]
+    assert quoted == ["A total of 19 people contributed data for analysis."]
+    # when no sentence names what is counted, any sentence with a new number may answer
+    assert len(quotable_candidates("How many volunteers took part?", scored, [passage])) == 2
+
+
 def test_a_name_no_retrieved_passage_mentions_is_unmentioned():
     context = (
         "The Baltimore City Health Department partnered with members of a health maintenance organization."

@@ -207,12 +207,27 @@ def _has_count(question: str, sentence: str) -> bool:
     return any(0 < p - n <= 4 for p in positions for n in number_positions)
 
 
+def counts_what_is_asked(question: str, sentence: str) -> bool:
+    """For "how many X …?", the sentence gives a number of X by name ("19 people contributed"), not
+    only some other number."""
+    noun = _counted_noun(question)
+    if not noun or expected_kind(question) != "number":
+        return False
+    asked = {m.group(0).lower() for m in NUMBER.finditer(question)}
+    words = _stemmed_words(sentence)
+    numbers = [
+        i for i, w in enumerate(words) if NUMBER.fullmatch(w) and w not in asked and not YEAR.fullmatch(w)
+    ]
+    return any(0 < i - n <= 4 for i, w in enumerate(words) if w == noun for n in numbers)
+
+
 def _counted_noun(question: str) -> str:
     """The head noun of "how many key informant interviews were ..." (here: interview)."""
     match = COUNT_QUESTION.search(question)
     words: list[str] = []
     for word in (match.group(2) or "").split() if match else []:
-        if word.lower() in NOT_NOUN:
+        # a verb ends the noun: "how many people contributed data" counts people
+        if word.lower() in NOT_NOUN or (words and len(word) > 4 and word.lower().endswith("ed")):
             break
         words.append(word)
     return _stem(words[-1]) if words else ""
