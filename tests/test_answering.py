@@ -224,6 +224,13 @@ def test_a_count_question_quotes_the_sentence_counting_what_it_asks_about():
     question = "How many people contributed data to the study?"
     quoted = [s.text for s, _ in quotable_candidates(question, scored, [passage])]
     assert quoted == ["A total of 19 people contributed data for analysis."]
+    # "what software …?": the sentence saying software, not another with a capitalized word
+    coded = Passage(
+        "p2", "We interviewed leaders in January. Themes were coded using Dedoose software.", "b.md", "B"
+    )
+    ranked = [(s, 0.9 - 0.1 * i) for i, s in enumerate(passage_sentences(coded))]
+    quoted = [s.text for s, _ in quotable_candidates("What software did they use?", ranked, [coded])]
+    assert quoted == ["Themes were coded using Dedoose software."]
     # when no sentence names what is counted, any sentence with a new number may answer
     assert len(quotable_candidates("How many volunteers took part?", scored, [passage])) == 2
 

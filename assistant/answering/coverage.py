@@ -207,9 +207,15 @@ def _has_count(question: str, sentence: str) -> bool:
     return any(0 < p - n <= 4 for p in positions for n in number_positions)
 
 
-def counts_what_is_asked(question: str, sentence: str) -> bool:
+# "what software …?" is answered by a name said to be software ("coded using Dedoose software")
+BRANDED = re.compile(r"\b(?:what|which) (software|package|platform|database)", re.I)
+
+
+def gives_what_is_asked(question: str, sentence: str) -> bool:
     """For "how many X …?", the sentence gives a number of X by name ("19 people contributed"), not
-    only some other number."""
+    only some other number; for "what software …?", it says software."""
+    if branded := BRANDED.search(question):
+        return _stem(branded.group(1)) in _stemmed_words(sentence)
     noun = _counted_noun(question)
     if not noun or expected_kind(question) != "number":
         return False

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from assistant.answering.citations import Sentence
-from assistant.answering.coverage import counts_what_is_asked, described_documents, fact_check
+from assistant.answering.coverage import described_documents, fact_check, gives_what_is_asked
 from assistant.answering.findings import STUDY_QUESTION, is_setup_heading
 from assistant.answering.names import naming_documents
 from assistant.answering.turn import ScoredSentence
@@ -147,5 +147,5 @@ def quotable_candidates(
     has_fact = fact_check(question)
     with_fact = [item for item in allowed if has_fact(item[0])] if has_fact else []
     # "how many people …?": a sentence counting people, when one does, not one with other numbers
-    counting = [item for item in with_fact if counts_what_is_asked(question, item[0].text)]
-    return counting or with_fact or allowed
+    pointed = [item for item in with_fact if gives_what_is_asked(question, item[0].text)]
+    return pointed or with_fact or allowed
