@@ -9,7 +9,7 @@ import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 
 from assistant.answering.citations import CITATION_MARK, passage_sentences
-from assistant.answering.coverage import expected_kind, missing_fact, undefined_term
+from assistant.answering.coverage import expected_kind, missing_fact, readable_terms, undefined_term
 from assistant.answering.names import naming_documents, unmentioned_names
 from assistant.answering.quoting import part_of, quotable_candidates, quotable_for
 from assistant.followups import standalone_question
@@ -449,6 +449,10 @@ def test_a_what_is_question_needs_its_term_as_one_phrase():
     assert undefined_term("What is a backbone organization?", [trauma, backbone]) is None  # plural too
     assert undefined_term("What does backbone organization mean?", [backbone]) is None
     assert undefined_term("What does power sharing mean?", [backbone]) == "power sharing"
+    role = "What role do community health workers play in partnerships?"
+    assert undefined_term(role, [trauma, backbone]) == "community health workers"
+    assert undefined_term("What is the role of a backbone organization?", [backbone]) is None
+    assert readable_terms(role, ["workers", "play"]) == ["workers"]  # "play" a role is no topic
     # not a definition question: other checks weigh it
     assert undefined_term("What are the three approaches used by successful partnerships?", [trauma]) is None
 

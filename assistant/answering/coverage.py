@@ -295,7 +295,10 @@ def mentions(term: str, text: str) -> bool:
 # "What is collective impact?": a question asking what a term means, where the term is 2-4 words
 TERM = r"((?:[\w’'-]+\s+){1,3}[\w’'-]+)"
 DEFINITION_QUESTION = re.compile(
-    rf"^\s*(?:(?:what (?:is|are)|define) (?:an? |the )?{TERM}|what does (?:an? |the )?{TERM} mean)\s*\??\s*$",
+    rf"^\s*(?:(?:what (?:is|are)|define) (?:an? |the )?{TERM}|what does (?:an? |the )?{TERM} mean)\s*\??\s*$"
+    # "What role do community health workers play …?" asks about that term too
+    rf"|^\s*(?:what (?:role|part) (?:do|does|did|can|could) (?:an? |the )?{TERM} play\b"
+    rf"|what is the role of (?:an? |the )?{TERM}(?= in\b|\s*\?))",
     re.I,
 )
 
@@ -306,7 +309,7 @@ def undefined_term(question: str, passages: Iterable[Passage]) -> str | None:
     match = DEFINITION_QUESTION.match(question)
     if not match:
         return None
-    asked = match.group(1) or match.group(2)
+    asked = next(group for group in match.groups() if group)
     term = [_stem(w) for w in re.findall(r"[\w’'-]+", asked)]
     for passage in passages:
         words = [_stem(w) for w in re.findall(r"[\w’'-]+", f"{passage.title} {passage.text}")]
@@ -357,6 +360,7 @@ FILLER = re.compile(
     r"|\bhow long\b",
     re.I,
 )
+PLAYS_A_ROLE = re.compile(r"\b(?:role|part)\b", re.I)  # "what role do they play": play is filler
 
 
 def readable_terms(question: str, terms: list[str]) -> list[str]:
@@ -364,6 +368,8 @@ def readable_terms(question: str, terms: list[str]) -> list[str]:
     run of Chinese, Japanese or Korean, which is a whole clause here (written without spaces, it is
     not split into words)."""
     filler = {w.lower() for match in FILLER.finditer(question) for w in match.group(0).split()}
+    if PLAYS_A_ROLE.search(question):
+        filler |= {"play", "plays", "played", "playing"}
     return [t for t in terms if not CJK_LETTER.search(t) and t.lower() not in filler]
 
 
