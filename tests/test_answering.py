@@ -453,6 +453,7 @@ def test_a_what_is_question_needs_its_term_as_one_phrase():
     assert undefined_term(role, [trauma, backbone]) == "community health workers"
     assert undefined_term("What is the role of a backbone organization?", [backbone]) is None
     assert readable_terms(role, ["workers", "play"]) == ["workers"]  # "play" a role is no topic
+    assert readable_terms("When were the interviews done?", ["interviews", "done"]) == ["interviews"]
     # not a definition question: other checks weigh it
     assert undefined_term("What are the three approaches used by successful partnerships?", [trauma]) is None
 
