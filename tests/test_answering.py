@@ -10,7 +10,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 
 from assistant.answering.citations import CITATION_MARK, passage_sentences
 from assistant.answering.coverage import expected_kind, missing_fact, readable_terms, undefined_term
-from assistant.answering.names import naming_documents, unmentioned_names
+from assistant.answering.names import names_none_of, naming_documents, unmentioned_names
 from assistant.answering.quoting import part_of, quotable_candidates, quotable_for
 from assistant.followups import standalone_question
 from assistant.types import Filters, Passage
@@ -254,6 +254,20 @@ def test_a_name_no_retrieved_passage_mentions_is_unmentioned():
     # an acronym numbered in the text; a double hyphen is a dash
     assert unmentioned_names("Is ADRB a factor?", "ADRB2 polymorphisms were typed.") == []
     assert unmentioned_names("After CLASS--Is insurance realistic?", "The CLASS Act") == []
+
+
+def test_an_answer_from_documents_that_miss_the_questions_names_or_acronyms_is_refused():
+    surveillance = Passage("p", "Data on births are shared with community partners.", "s.md", "S")
+    question = "How does it share power? (NC SHIP Community Council)"  # a follow-up, as read
+    assert names_none_of(question, [surveillance]) == ["SHIP"]  # "Community" is no name to go by
+    insurance = Passage("i", "Few adults would pay for long-term care insurance.", "i.md", "I")
+    assert names_none_of("Does the Reading Hospital program include insurers?", [insurance]) == [
+        "Reading",
+        "Hospital",
+    ]
+    # one word of a long name missing is allowed: abstracts leave out words of their titles
+    trial = Passage("t", "Behavioural risk in South Africans.", "t.md", "T")
+    assert names_none_of("Is risk higher in Black South Africans?", [trial]) == []
 
 
 def test_a_question_naming_a_program_is_answered_from_the_documents_that_mention_it():

@@ -312,7 +312,8 @@ class ExtractiveAnswerer:
         # program" not from an insurance abstract, because other passages say "hospital" and "reading"
         # (an abstract may leave out one word of its title's names, so a name word or two may be missing)
         quoted = {s.passage.source for s, _ in turn.chosen}
-        if unknown := names_none_of(turn.question, [p for p in turn.passages if p.source in quoted]):
+        # (a follow-up's standalone form carries its topic's names: "How does it share power? (NC SHIP …)")
+        if unknown := names_none_of(turn.standalone, [p for p in turn.passages if p.source in quoted]):
             return f"the passages that answer it do not mention {', '.join(unknown)}"
         # "the relational organizing study" is not answered from a study on other things
         if unknown := undescribed(turn.question, [p for p in turn.passages if p.source in quoted]):

@@ -44,9 +44,11 @@ def unmentioned_names(question: str, context: str) -> list[str]:
 
 def names_none_of(question: str, passages: Iterable[Passage]) -> list[str]:
     """The question's name words when the passages (with their documents' facts) mention none of
-    them, else nothing."""
+    them, or miss an acronym it uses ("SHIP" is specific, "Community" is not); else nothing."""
     unknown = unmentioned_names(question, context_of(passages))
-    return unknown if unknown and len(unknown) == len(name_words(question)) else []
+    if unknown and len(unknown) == len(name_words(question)):
+        return unknown
+    return [n for n in unknown if len(n) >= 3 and ACRONYM.fullmatch(n)]
 
 
 def naming_documents(question: str, passages: Iterable[Passage]) -> set[str]:
