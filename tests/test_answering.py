@@ -231,6 +231,18 @@ def test_a_count_question_quotes_the_sentence_counting_what_it_asks_about():
     ranked = [(s, 0.9 - 0.1 * i) for i, s in enumerate(passage_sentences(coded))]
     quoted = [s.text for s, _ in quotable_candidates("What software did they use?", ranked, [coded])]
     assert quoted == ["Themes were coded using Dedoose software."]
+    # "what questions …?": the questions a study lists, not a likelier sentence naming the study
+    listing = Passage(
+        "p3",
+        "The network supports partnerships. - How do partnerships evolve? - What sustains them?",
+        "c.md",
+        "C",
+    )
+    ranked = [(s, 0.9 - 0.3 * i) for i, s in enumerate(passage_sentences(listing))]
+    quoted = [
+        s.text for s, _ in quotable_candidates("What questions did the research ask?", ranked, [listing])
+    ]
+    assert quoted and all(text.endswith("?") for text in quoted), quoted
     # when no sentence names what is counted, any sentence with a new number may answer
     assert len(quotable_candidates("How many volunteers took part?", scored, [passage])) == 2
 

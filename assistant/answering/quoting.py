@@ -35,6 +35,10 @@ ASKED_PARTS = [
 ]
 AUTHORS_QUESTION = re.compile(r"\bwho (?:wrote|authored|published)\b|\bauthors?\b|\bwritten by\b", re.I)
 QUESTIONS_QUESTION = re.compile(r"\b(?:ask\w*|questions?)\b", re.I)  # what to ask, what it asked
+# "What questions was the research trying to answer?" is answered by the questions it lists, when
+# they are not much less likely than the best sentence (a fifth of its probability)
+WHICH_QUESTIONS = re.compile(r"\b(?:what|which)\s+(?:\w+\s+)?questions\b", re.I)
+ASKED_KIND_SHARE = 0.2
 # A sentence that only promises what a study explains ("Our study offers key insights into how and
 # when ..."): it states no finding, so it is quoted only when nothing else may be.
 PROMISE = re.compile(
@@ -144,6 +148,10 @@ def quotable_candidates(
     quotable = quotable_for(question, [sentence for sentence, _ in candidates], own_words)
     allowed = [item for item in candidates if quotable(item[0])]
     allowed = [item for item in allowed if not PROMISE.search(item[0].text)] or allowed
+    if WHICH_QUESTIONS.search(question):
+        listed = [item for item in allowed if item[0].text.rstrip().endswith("?")]
+        if listed and listed[0][1] >= ASKED_KIND_SHARE * allowed[0][1]:
+            return listed
     has_fact = fact_check(question)
     with_fact = [item for item in allowed if has_fact(item[0])] if has_fact else []
     # "how many people …?": a sentence counting people, when one does, not one with other numbers
