@@ -480,6 +480,9 @@ def test_a_what_is_question_needs_its_term_as_one_phrase():
     assert undefined_term("What is the role of a backbone organization?", [backbone]) is None
     assert readable_terms(role, ["workers", "play"]) == ["workers"]  # "play" a role is no topic
     assert readable_terms("When were the interviews done?", ["interviews", "done"]) == ["interviews"]
+    asked = "What questions was the research trying to answer?"
+    assert readable_terms(asked, ["questions", "trying", "answer"]) == ["questions"]
+    assert readable_terms("Who wrote the blog post?", ["wrote", "blog"]) == ["blog"]  # the byline answers
     # not a definition question: other checks weigh it
     assert undefined_term("What are the three approaches used by successful partnerships?", [trauma]) is None
 

@@ -357,7 +357,8 @@ def coverage_of(question: str, cited: Iterable[Passage]) -> tuple[Coverage, list
 # counts them as key terms (refitting it without them answered one more left-out gold question).
 FILLER = re.compile(
     r"\bpay(?:s|ing)? attention\b|\bmake sure\b|\bespecially\b|\bparticularly\b|\binclud(?:e|es|ed|ing)\b"
-    r"|\bhow long\b|\b(?:done|doing)\b",
+    r"|\bhow long\b|\b(?:done|doing)\b|\btry(?:ing)? to(?: answer)?\b|\bto answer\b"
+    r"|\b(?:wrote|written|authored)\b",  # "who wrote it?" is answered by a byline
     re.I,
 )
 PLAYS_A_ROLE = re.compile(r"\b(?:role|part)\b", re.I)  # "what role do they play": play is filler
