@@ -268,11 +268,30 @@ def conversation_list(page: Page):
     return page.locator("#conversations label")
 
 
+def stored_book(page: Page) -> str | None:
+    return page.evaluate(f"localStorage.getItem('{books.BROWSER_KEY}')")
+
+
+def wait_until_stored(page: Page, previous: str | None) -> str:
+    """The browser keeps the conversations after it shows an answer (Gradio encrypts, then writes):
+    wait until what is stored has changed and settled, as a user's reload a moment later finds it."""
+    page.wait_for_function(
+        "([key, previous]) => localStorage.getItem(key) !== previous", arg=[books.BROWSER_KEY, previous]
+    )
+    settled = None
+    while (current := stored_book(page)) != settled:
+        settled = current
+        page.wait_for_timeout(300)
+    return settled
+
+
 def test_a_reload_brings_back_the_conversation_with_its_sources(page):
+    stored = stored_book(page)
     ask(page, FUNDING)
+    stored = wait_until_stored(page, stored)
     ask(page, "Who pays for it?")
     before = [turn_text(t) for t in page.locator("#chat .pa-turn").all()]
-    assert page.evaluate(f"localStorage.getItem('{books.BROWSER_KEY}')")  # kept in this browser
+    assert wait_until_stored(page, stored)  # kept in this browser
     page.reload()
     page.wait_for_selector("#question textarea")
     expect(page.locator("#chat .pa-turn")).to_have_count(2)
@@ -400,8 +419,7 @@ def test_with_auth_two_users_never_see_each_others_conversations(browser, embedd
         expect(conversation_list(ben)).to_have_count(0)
         ask(ben, MECHANISMS)
         expect(conversation_list(ben)).to_have_count(1)
-        stored = ben.evaluate(f"localStorage.getItem('{books.BROWSER_KEY}')")
-        assert stored is None  # kept on the server, not in this browser
+        assert stored_book(ben) is None  # kept on the server, not in this browser
 
         again = sign_in(browser, app.url, "ana", "pw-ana")  # another browser: the server has it
         expect(again.locator("#chat .pa-turn")).to_have_count(1)
