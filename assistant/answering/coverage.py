@@ -202,9 +202,14 @@ def _has_count(question: str, sentence: str) -> bool:
         # on its own ("no one right way", "one of them"): it counts nothing named
         return any(m.group(0).lower() != "one" for m in new_numbers)
     # "how many workgroups" needs a number counting workgroups: within a few words before it.
-    positions = [i for i, w in enumerate(words) if w == noun]
-    number_positions = [i for i, w in enumerate(words) if NUMBER.fullmatch(w) and w not in asked]
-    return any(0 < p - n <= 4 for p in positions for n in number_positions)
+    return _number_before(noun, words, lambda w: bool(NUMBER.fullmatch(w)) and w not in asked)
+
+
+def _number_before(noun: str, words: list[str], is_number: Callable[[str], bool]) -> bool:
+    """A word `is_number` accepts within four words before the noun: "19 people", "29 diverse
+    health care organizations"."""
+    numbers = [i for i, w in enumerate(words) if is_number(w)]
+    return any(0 < i - n <= 4 for i, w in enumerate(words) if w == noun for n in numbers)
 
 
 # "what software …?" is answered by a name said to be software ("coded using Dedoose software")
@@ -220,11 +225,11 @@ def gives_what_is_asked(question: str, sentence: str) -> bool:
     if not noun or expected_kind(question) != "number":
         return False
     asked = {m.group(0).lower() for m in NUMBER.finditer(question)}
-    words = _stemmed_words(sentence)
-    numbers = [
-        i for i, w in enumerate(words) if NUMBER.fullmatch(w) and w not in asked and not YEAR.fullmatch(w)
-    ]
-    return any(0 < i - n <= 4 for i, w in enumerate(words) if w == noun for n in numbers)
+    return _number_before(
+        noun,
+        _stemmed_words(sentence),
+        lambda w: bool(NUMBER.fullmatch(w)) and w not in asked and not YEAR.fullmatch(w),
+    )
 
 
 def _counted_noun(question: str) -> str:

@@ -312,11 +312,12 @@ class ExtractiveAnswerer:
         # program" not from an insurance abstract, because other passages say "hospital" and "reading"
         # (an abstract may leave out one word of its title's names, so a name word or two may be missing)
         quoted = {s.passage.source for s, _ in turn.chosen}
+        answering = [p for p in turn.passages if p.source in quoted]  # the quoted documents' passages
         # (a follow-up's standalone form carries its topic's names: "How does it share power? (NC SHIP …)")
-        if unknown := names_none_of(turn.standalone, [p for p in turn.passages if p.source in quoted]):
+        if unknown := names_none_of(turn.standalone, answering):
             return f"the passages that answer it do not mention {', '.join(unknown)}"
         # "the relational organizing study" is not answered from a study on other things
-        if unknown := undescribed(turn.question, [p for p in turn.passages if p.source in quoted]):
+        if unknown := undescribed(turn.question, answering):
             return f"the passages that answer it are not from a document on {' '.join(unknown)}"
         if term := undefined_term(turn.question, turn.passages):  # "What is collective impact?"
             return f"the passages found do not mention “{term}”"
