@@ -339,19 +339,26 @@ def test_a_paper_named_by_its_journal_is_found_by_its_bibliographic_facts(corpus
     assert "Thirty-three semi-structured telephone interviews" in answer.text
 
 
-def test_a_sentence_that_only_promises_insight_is_quoted_only_when_nothing_else_may_be():
+def test_a_sentence_that_only_says_what_its_document_tells_is_quoted_only_when_nothing_else_may_be():
     text = (
         "Our study offers key insights into how and when hospitals may want to partner with CBOs. "
+        "In this blog post, we’ll share real world examples of partnerships that use these strategies. "
+        "This study aims to describe how hospitals partner with CBOs. "
         "Hospitals that shared decisions with CBOs kept their partnerships longer. "
-        "These findings provide insight that shared budgets raise trust."  # says what it found
+        "These findings provide insight that shared budgets raise trust. "  # says what it found
+        "This study suggests that shared budgets raise trust."  # the same
     )
     passage = Passage("p1", text, "a.md", "A")
     scored = [(s, 0.9 - 0.1 * i) for i, s in enumerate(passage_sentences(passage))]
     question = "How do hospitals keep partnerships?"
     quoted = [s.text for s, _ in quotable_candidates(question, scored, [passage])]
-    assert quoted == [s.text for s, _ in scored[1:]]
+    assert quoted == [s.text for s, _ in scored[3:]]
     # the promise alone: quoted rather than nothing (the abstention decides on it)
     assert len(quotable_candidates(question, scored[:1], [passage])) == 1
+    # a question about the blog post itself may be answered by what the post says it shares
+    about_the_post = "What examples does the blog post share?"
+    quoted = [s.text for s, _ in quotable_candidates(about_the_post, scored, [passage])]
+    assert quoted[0].startswith("In this blog post") and not quoted[1].startswith("This study aims")
 
 
 def test_a_question_naming_a_part_is_answered_from_under_its_heading():
