@@ -19,6 +19,27 @@ from assistant.store import Embedder
 CORPUS = PROJECT_ROOT / "corpus"
 
 
+# Debian's chromium, driven by Playwright (its own browser download fails offline)
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless chromium for a test module's browser tests."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     settings = Settings()

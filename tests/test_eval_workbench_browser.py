@@ -9,7 +9,7 @@ import shutil
 from types import SimpleNamespace
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from assistant.assistant import Assistant
 from assistant.chunking import split_sentences
@@ -27,7 +27,6 @@ pytestmark = pytest.mark.browser
 
 GOLD = PROJECT_ROOT / "evals" / "questions.jsonl"
 SHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 FEEDBACK_QUESTION = "Which partners did the clinics in the relational organizing study work with?"
 
 
@@ -53,14 +52,6 @@ def bench(tmp_path_factory, embedder):
     _, url, _ = launch_workbench(demo, settings, "127.0.0.1", None, prevent_thread_lock=True, quiet=True)
     yield SimpleNamespace(url=url, root=root, gold=gold, answer=answer, library=library)
     demo.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

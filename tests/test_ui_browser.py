@@ -14,7 +14,7 @@ from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen import canvas
 
@@ -34,13 +34,6 @@ QUESTIONS = [
 ]
 SHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
 TIMINGS: list[dict[str, float | str]] = []
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 # Before Enter: note the keydown time, then watch the chat for the first streamed text and the end.
 WATCH = """
@@ -79,14 +72,6 @@ def ui(tmp_path_factory, embedder):
     if TIMINGS:
         first = statistics.median(t["first_token_ms"] for t in TIMINGS)
         print(f"\nfirst streamed text after Enter: median {first:.0f} ms over {len(TIMINGS)} questions")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def open_page(browser, ui, width: int = 1280, height: int = 900, scheme: str = "light"):

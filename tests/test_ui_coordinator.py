@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 from playwright.sync_api import Page, expect
-from test_ui_browser import CHROMIUM_ARGS, ask, last_turn, make_pdf, open_page, upload
+from test_ui_browser import ask, last_turn, make_pdf, open_page, upload
 
 from assistant.assistant import Assistant
 from assistant.ingest import ingest
@@ -56,16 +56,6 @@ def ui(project_data, embedder):
     demo, app = start_app(project_data / "data", embedder)
     yield app
     demo.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
