@@ -63,6 +63,15 @@ def test_the_label_names_only_topic_words_a_reader_can_look_for():
     assert coverage_of("研究人员用什么软件对访谈主题进行了编码?", [chinese])[1] == []
 
 
+def test_a_short_word_is_covered_by_its_longer_forms():
+    passage = Passage("p", "First, one-way referrals to CBOs did not require formal relationships.", "s", "t")
+    # "refer" is five letters: a stem kept to six letters never equals "referr(als)"
+    assert uncovered_terms("Do we need an agreement with CBOs we refer to?", [passage]) == ["agreement"]
+    # four letters are too few to call a word's start its stem: "care" is not in "career"
+    career = Passage("c", "Staff spoke of their career paths.", "s", "t")
+    assert "care" in uncovered_terms("How do hospitals coordinate care?", [career])
+
+
 def test_an_acronym_is_covered_by_the_words_it_stands_for():
     passage = Passage("p", "Partners and community-based organizations share power.", "s", "t")
     assert uncovered_terms("How do we share power with a new CBO?", [passage]) == []

@@ -294,7 +294,14 @@ def mentions(term: str, text: str) -> bool:
     """The lower-cased text has the term, by crude stem, or an acronym's words spelled out."""
     if not term.isalpha():
         return term.lower() in text or spelled_out(term, text)
-    return (bool(stems(term)) and stems(term) <= stems(text)) or spelled_out(term, text)
+    wanted, found = stems(term), stems(text)
+    if wanted and wanted <= found:
+        return True
+    # a five-letter stem at the start of a longer word: "refer" in "referrals", whose stem keeps six
+    # letters ("referr"); four letters would be too few ("care" in "career")
+    if len(wanted) == 1 and len(stem := next(iter(wanted))) == 5 and any(w.startswith(stem) for w in found):
+        return True
+    return spelled_out(term, text)
 
 
 # "What is collective impact?": a question asking what a term means, where the term is 2-4 words
