@@ -55,6 +55,8 @@ def test_the_label_names_only_topic_words_a_reader_can_look_for():
     power = Passage("w", "Attention to power imbalances in a partnership is essential.", "s", "t")
     question = "When is it especially important to pay attention to power imbalances in a partnership?"
     assert coverage_of(question, [power]) == ("answered", [])  # not "nothing on especially, pay"
+    clout = "Why do hospitals usually have more clout in partnerships?"
+    assert coverage_of(clout, [power]) == ("partial", ["hospitals", "clout"])  # not "usually"
     interviews = Passage("i", "Thirty-three semi-structured telephone interviews were held.", "s", "t")
     assert coverage_of("How many interviews did it include?", [interviews]) == ("answered", [])
     assert coverage_of("How long were the interviews?", [interviews]) == ("answered", [])  # not "long"

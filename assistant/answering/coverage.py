@@ -370,7 +370,10 @@ def coverage_of(question: str, cited: Iterable[Passage]) -> tuple[Coverage, list
 FILLER = re.compile(
     r"\bpay(?:s|ing)? attention\b|\bmake sure\b|\bespecially\b|\bparticularly\b|\binclud(?:e|es|ed|ing)\b"
     r"|\bhow long\b|\b(?:done|doing)\b|\btry(?:ing)? to(?: answer)?\b|\bto answer\b"
-    r"|\b(?:wrote|written|authored)\b",  # "who wrote it?" is answered by a byline
+    r"|\b(?:wrote|written|authored)\b"  # "who wrote it?" is answered by a byline
+    # how often: "Why do hospitals usually have more clout …?" asks about clout (as a key term it
+    # answered that question at scale with an unrelated sentence, so the abstention keeps it)
+    r"|\b(?:usually|often|typically|generally|commonly|frequently|sometimes|mostly|mainly)\b",
     re.I,
 )
 PLAYS_A_ROLE = re.compile(r"\b(?:role|part)\b", re.I)  # "what role do they play": play is filler
