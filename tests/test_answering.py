@@ -361,6 +361,29 @@ def test_a_sentence_that_only_says_what_its_document_tells_is_quoted_only_when_n
     assert quoted[0].startswith("In this blog post") and not quoted[1].startswith("This study aims")
 
 
+def test_a_question_asking_for_a_kind_of_sentence_is_answered_by_that_kind():
+    text = (
+        "Partnerships were mostly regarded as mutually beneficial by both sectors. "
+        "We sought to learn about the motivations and perspectives of the organizations. "
+        "How do partners decide who leads? "
+        "Social sector organizations voiced frustrations with their health sector partners."
+    )
+    passage = Passage("p1", text, "a.md", "A")
+    sentences = passage_sentences(passage)
+    scored = [(sentences[0], 0.9), (sentences[3], 0.5), (sentences[1], 0.3), (sentences[2], 0.2)]
+
+    def quoted(question: str) -> list[str]:
+        return [s.text for s, _ in quotable_candidates(question, scored, [passage])]
+
+    assert quoted("What did the study set out to learn?") == [sentences[1].text]  # its aim
+    assert quoted("What questions did the study ask?") == [sentences[2].text]  # the question it lists
+    assert quoted("What did the partners find?")[0] == sentences[0].text  # no kind asked for
+    # the kind only when it is not much less likely than the best sentence (a fifth of it)
+    unlikely = [(sentences[0], 0.9), (sentences[1], 0.1)]
+    best, _ = quotable_candidates("What did they aim to learn?", unlikely, [passage])[0]
+    assert best.text == sentences[0].text
+
+
 def test_a_question_naming_a_part_is_answered_from_under_its_heading():
     interviews = "Thirty-three semi-structured telephone interviews collected April-July 2019."
     assert _quotable_sentences("What design did the partnership study use?") == [interviews]

@@ -35,9 +35,26 @@ ASKED_PARTS = [
 ]
 AUTHORS_QUESTION = re.compile(r"\bwho (?:wrote|authored|published)\b|\bauthors?\b|\bwritten by\b", re.I)
 QUESTIONS_QUESTION = re.compile(r"\b(?:ask\w*|questions?)\b", re.I)  # what to ask, what it asked
-# "What questions was the research trying to answer?" is answered by the questions it lists, when
-# they are not much less likely than the best sentence (a fifth of its probability)
+# A question asking for a kind of sentence, and that kind: "What questions was the research trying to
+# answer?" is answered by the questions it lists; "What did the study set out to learn?" by the
+# sentence stating its aim, in a document with no Objective heading. Preferred when they are not much
+# less likely than the best sentence (a fifth of its probability).
+AIM_QUESTION = re.compile(
+    r"\b(?:set out|sought|seek|aim(?:ed)?|intend(?:ed)?)\s+to\b"
+    r"|\b(?:try|tried|trying|want|wanted)\s+to\s+(?:learn|find out|understand|know)\b",
+    re.I,
+)
+AIM_SENTENCE = re.compile(
+    r"\b(?:sought|aimed|set out|wanted|intended|seeks?|aims?)\s+to\b"
+    r"|\b(?:objective|aim|purpose|goal)s?\s+(?:[\w’'-]+\s+){0,4}(?:was|were|is|are)\s+to\b"
+    r"|^\W*to (?:understand|determine|assess|evaluate|examine|describe|explore|identify|learn|investigate)\b",
+    re.I,
+)
 WHICH_QUESTIONS = re.compile(r"\b(?:what|which)\s+(?:\w+\s+)?questions\b", re.I)
+ASKED_KINDS: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
+    (WHICH_QUESTIONS, lambda text: text.rstrip().endswith("?")),
+    (AIM_QUESTION, lambda text: bool(AIM_SENTENCE.search(text))),
+]
 ASKED_KIND_SHARE = 0.2
 # A sentence that only says what its document tells ("In this blog post, we'll share ...", "This
 # study aims to ...", "Our study offers key insights into how ..."): it states no finding, so it is
@@ -176,10 +193,11 @@ def quotable_candidates(
     quotable = quotable_for(question, [sentence for sentence, _ in candidates], own_words)
     allowed = [item for item in candidates if quotable(item[0])]
     allowed = [item for item in allowed if not promises_only(item[0].text, question)] or allowed
-    if WHICH_QUESTIONS.search(question):
-        listed = [item for item in allowed if item[0].text.rstrip().endswith("?")]
-        if listed and listed[0][1] >= ASKED_KIND_SHARE * allowed[0][1]:
-            return listed
+    for asks, of_the_kind in ASKED_KINDS:
+        if allowed and asks.search(question):
+            listed = [item for item in allowed if of_the_kind(item[0].text)]
+            if listed and listed[0][1] >= ASKED_KIND_SHARE * allowed[0][1]:
+                return listed
     has_fact = fact_check(question)
     with_fact = [item for item in allowed if has_fact(item[0])] if has_fact else []
     # "how many people …?": a sentence counting people, when one does, not one with other numbers
