@@ -513,6 +513,10 @@ def test_a_what_is_question_needs_its_term_as_one_phrase():
     asked = "What questions was the research trying to answer?"
     assert readable_terms(asked, ["questions", "trying", "answer"]) == ["questions"]
     assert readable_terms("Who wrote the blog post?", ["wrote", "blog"]) == ["blog"]  # the byline answers
+    assert readable_terms("What is a joint mission and why does it matter?", ["joint", "matter"]) == ["joint"]
+    assert readable_terms("What challenges do CBOs face?", ["challenges", "face"]) == ["challenges"]
+    last = "What makes a partnership last after the grant ends?"
+    assert readable_terms(last, ["last", "after", "ends"]) == ["last", "ends"]
     # not a definition question: other checks weigh it
     assert undefined_term("What are the three approaches used by successful partnerships?", [trauma]) is None
 

@@ -373,7 +373,9 @@ FILLER = re.compile(
     r"|\b(?:wrote|written|authored)\b"  # "who wrote it?" is answered by a byline
     # how often: "Why do hospitals usually have more clout …?" asks about clout (as a key term it
     # answered that question at scale with an unrelated sentence, so the abstention keeps it)
-    r"|\b(?:usually|often|typically|generally|commonly|frequently|sometimes|mostly|mainly)\b",
+    r"|\b(?:usually|often|typically|generally|commonly|frequently|sometimes|mostly|mainly)\b"
+    # "why does it matter", "what challenges do they face", "after the grant ends": no topic either
+    r"|\b(?:does|do|did) (?:it|this|that|they|these|those) matter\b|\bfac(?:e|es|ed)\b|\b(?:after|before)\b",
     re.I,
 )
 PLAYS_A_ROLE = re.compile(r"\b(?:role|part)\b", re.I)  # "what role do they play": play is filler
