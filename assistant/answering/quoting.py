@@ -179,8 +179,10 @@ def quotable_candidates(
     is that study, not another one with interviews. A question naming a program, place or study
     ("the Reading Hospital program"), or describing one ("the relational organizing study"), is
     answered from the documents that mention it. For a question asking a count, a date or a place,
-    only the sentences carrying one, when some do: the rest is padding. A sentence that only
-    says what its document tells (`promises_only`) is quoted only when nothing else may be."""
+    only the sentences carrying one, when some do: the rest is padding. A question asking for a kind
+    of sentence (the questions a study lists, its aim) is answered by that kind (`ASKED_KINDS`). A
+    sentence that only says what its document tells (`promises_only`) is quoted only when nothing
+    else may be."""
     readable = {p.id for p in passages[:PASSAGES_READ]}
     on_topic = [p.id for p in passages if p.source in topic_documents]
     if on_topic:
