@@ -55,11 +55,31 @@ EXPLETIVE_IT = re.compile(
 )
 
 
+# "Should partnerships pay community organizations for their time?": a possessive after the question
+# has said enough of its own (four content words) belongs to those words, not to an earlier topic;
+# "their study", "its findings" still point back at the study talked about
+OWN_WORDS_BEFORE_POSSESSIVE = 4
+STUDY_PART = re.compile(
+    r"\s+(?:study|studies|survey|research|program|programme|project|paper|report|findings|results|"
+    r"interviews?|authors?|sample|data|analysis|trial|partners?|partnership)\b",
+    re.I,
+)
+
+
 def needs_context(question: str) -> bool:
     if CJK_LETTER.search(question):  # no spaces to count words by: only a pronoun says it leans on the topic
         return bool(CJK_REFERRING.search(question))
-    referring = REFERRING.search(EXPLETIVE_IT.sub(" ", question))
+    text = EXPLETIVE_IT.sub(" ", question)
+    referring = [m for m in REFERRING.finditer(text) if not _own_possessive(m, text)]
     return bool(referring or CONTINUATION.match(question) or len(content_words(question)) <= 1)
+
+
+def _own_possessive(match: re.Match[str], text: str) -> bool:
+    return (
+        match.group(0).lower() in {"its", "their"}
+        and len(content_words(text[: match.start()])) >= OWN_WORDS_BEFORE_POSSESSIVE
+        and not STUDY_PART.match(text, match.end())
+    )
 
 
 # "the health and social sector collaboration study": a study described by its topic is named too
@@ -70,9 +90,17 @@ DESCRIBED = re.compile(
 )
 
 
+# "What is a joint mission and why does it matter?": "it" is the term the question defines first
+DEFINED_FIRST = re.compile(
+    r"^\W*what (?:is|are) (?P<term>[^?,;]{3,60}?) and (?:why|how|what|when|who|where)\b", re.I
+)
+
+
 def names_own_topic(question: str) -> bool:
     named = any(match.group(0) not in NOT_NAMES for match in NAME.finditer(question))
-    return named or bool(DESCRIBED.search(question))
+    defined = DEFINED_FIRST.search(question)
+    defines = bool(defined and content_words(defined.group("term")))
+    return named or defines or bool(DESCRIBED.search(question))
 
 
 def current_topic(history: Sequence[Message]) -> str | None:

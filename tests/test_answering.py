@@ -517,6 +517,8 @@ def test_a_what_is_question_needs_its_term_as_one_phrase():
     assert readable_terms("What challenges do CBOs face?", ["challenges", "face"]) == ["challenges"]
     last = "What makes a partnership last after the grant ends?"
     assert readable_terms(last, ["last", "after", "ends"]) == ["last", "ends"]
+    every = "Do we need an agreement with every nonprofit?"
+    assert readable_terms(every, ["agreement", "every", "nonprofit"]) == ["agreement", "nonprofit"]
     # not a definition question: other checks weigh it
     assert undefined_term("What are the three approaches used by successful partnerships?", [trauma]) is None
 

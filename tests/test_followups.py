@@ -88,6 +88,24 @@ def test_an_it_that_stands_for_what_follows_is_not_a_follow_up():
     assert "relational" in standalone_question("Did it work for the clinics?", RELATIONAL)
 
 
+def test_a_pronoun_for_the_question_s_own_words_is_not_a_follow_up():
+    # read in the browser as follow-ups of the question before, and abstained with its words
+    for question in (
+        "What is a joint mission and why does it matter?",
+        "Should partnerships pay community organizations for their time?",
+        "How should hospitals and health departments share power with their community partners?",
+    ):
+        assert standalone_question(question, RELATIONAL) == question
+    # a pronoun with little before it, or pointing at a study, still leans on the topic
+    for question in (
+        "What is it and why does it matter?",
+        "What recommendations did its administrators give?",
+        "How many people responded to their survey?",
+        "How many health care organizations took part in their study?",
+    ):
+        assert "relational" in standalone_question(question, RELATIONAL), question
+
+
 def test_a_follow_up_of_a_follow_up_keeps_the_topic_it_was_read_with():
     read_as = "Who are its partners? (Reading Hospital Community Connections Program)"
     history = [*CCP, user("Who are its partners?"), answered(standalone_question=read_as)]

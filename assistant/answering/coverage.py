@@ -375,7 +375,8 @@ FILLER = re.compile(
     # answered that question at scale with an unrelated sentence, so the abstention keeps it)
     r"|\b(?:usually|often|typically|generally|commonly|frequently|sometimes|mostly|mainly)\b"
     # "why does it matter", "what challenges do they face", "after the grant ends": no topic either
-    r"|\b(?:does|do|did) (?:it|this|that|they|these|those) matter\b|\bfac(?:e|es|ed)\b|\b(?:after|before)\b",
+    r"|\b(?:does|do|did) (?:it|this|that|they|these|those) matter\b|\bfac(?:e|es|ed)\b|\b(?:after|before)\b"
+    r"|\b(?:every|each)\b",
     re.I,
 )
 PLAYS_A_ROLE = re.compile(r"\b(?:role|part)\b", re.I)  # "what role do they play": play is filler
