@@ -384,6 +384,25 @@ def test_a_question_asking_for_a_kind_of_sentence_is_answered_by_that_kind():
     assert best.text == sentences[0].text
 
 
+def test_a_list_of_members_answers_who_takes_part_not_how():
+    text = (
+        "CCP includes Reading Hospital, community-based organizations, the Pennsylvania Office of "
+        "Medical Assistance Programs, and the City of Reading’s Department of Health Equity. "
+        "Partners build trust by listening first and sharing decisions. "
+        "Risk factors included age, sex, smoking, and body mass index."  # a finding, not members
+    )
+    passage = Passage("p1", text, "a.md", "A")
+    scored = [(s, 0.9 - 0.1 * i) for i, s in enumerate(passage_sentences(passage))]
+
+    def quoted(question: str) -> list[str]:
+        return [s.text for s, _ in quotable_candidates(question, scored, [passage])]
+
+    assert quoted("How can a health department build trust?")[0].startswith("Partners build trust")
+    assert "Risk factors included age, sex, smoking, and body mass index." in quoted("What raises the risk?")
+    assert quoted("Who are the partners in CCP?")[0].startswith("CCP includes")
+    assert quoted("Does the program include any insurers?")[0].startswith("CCP includes")
+
+
 def test_a_question_naming_a_part_is_answered_from_under_its_heading():
     interviews = "Thirty-three semi-structured telephone interviews collected April-July 2019."
     assert _quotable_sentences("What design did the partnership study use?") == [interviews]

@@ -77,6 +77,25 @@ PROMISE = re.compile(
     rf"|^(?:this|the\s+present|the\s+current|our)\s+(?P<kind_first>{DOCUMENT})\s+(?:will\s+)?{PRESENTS}",
     re.I,
 )
+# A sentence listing who takes part ("CCP includes Reading Hospital, …, the Pennsylvania Office of
+# Medical Assistance Programs, and the City of Reading's Department of Health Equity."): it answers
+# who is in it, not how or why, so for other questions it is quoted only when nothing else may be.
+MEMBER_LIST = re.compile(
+    r"\b(?:includes?|included|consists? of|comprises?|brings? together|is made up of)\s+"
+    r"(?:[^,;]+,){2,}[^.]*\band\b",
+    re.I,
+)
+NAMED_MEMBER = re.compile(r"\b[A-Z][\w’'-]+(?:\s+(?:of\s+)?[A-Z][\w’'-]+)+")
+MEMBERS_QUESTION = re.compile(
+    r"\b(?:who|whom|which|partners?|members?|includ\w*|involved|participat\w*|made up|consist\w*)\b", re.I
+)
+
+
+def lists_members(text: str) -> bool:
+    listed = MEMBER_LIST.search(text)
+    return bool(listed) and len(NAMED_MEMBER.findall(text[listed.start() :])) >= 2
+
+
 # ... unless it states what was found: "This study suggests that ..."
 CLAIM = re.compile(
     r"\b(?:found|finds?|show\w*|demonstrat\w+|suggest\w*|conclud\w+|confirm\w*|reveal\w*|indicat\w+)\s+that\b",
@@ -181,8 +200,8 @@ def quotable_candidates(
     answered from the documents that mention it. For a question asking a count, a date or a place,
     only the sentences carrying one, when some do: the rest is padding. A question asking for a kind
     of sentence (the questions a study lists, its aim) is answered by that kind (`ASKED_KINDS`). A
-    sentence that only says what its document tells (`promises_only`) is quoted only when nothing
-    else may be."""
+    sentence that only says what its document tells (`promises_only`), or, unless the question asks
+    who takes part, one listing members (`lists_members`), is quoted only when nothing else may be."""
     readable = {p.id for p in passages[:PASSAGES_READ]}
     on_topic = [p.id for p in passages if p.source in topic_documents]
     if on_topic:
@@ -195,6 +214,8 @@ def quotable_candidates(
     quotable = quotable_for(question, [sentence for sentence, _ in candidates], own_words)
     allowed = [item for item in candidates if quotable(item[0])]
     allowed = [item for item in allowed if not promises_only(item[0].text, question)] or allowed
+    if not MEMBERS_QUESTION.search(question):
+        allowed = [item for item in allowed if not lists_members(item[0].text)] or allowed
     for asks, of_the_kind in ASKED_KINDS:
         if allowed and asks.search(question):
             listed = [item for item in allowed if of_the_kind(item[0].text)]
