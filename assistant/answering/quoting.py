@@ -185,6 +185,11 @@ def quotable_for(
     return quotable
 
 
+def _dropping(items: list[ScoredSentence], drop: Callable[[str], bool]) -> list[ScoredSentence]:
+    """The items whose sentence `drop` rejects left out, unless that leaves nothing to quote."""
+    return [item for item in items if not drop(item[0].text)] or items
+
+
 def quotable_candidates(
     question: str,
     answering: list[ScoredSentence],
@@ -213,9 +218,9 @@ def quotable_candidates(
     candidates = [item for item in answering if item[0].passage.id in readable]
     quotable = quotable_for(question, [sentence for sentence, _ in candidates], own_words)
     allowed = [item for item in candidates if quotable(item[0])]
-    allowed = [item for item in allowed if not promises_only(item[0].text, question)] or allowed
+    allowed = _dropping(allowed, lambda text: promises_only(text, question))
     if not MEMBERS_QUESTION.search(question):
-        allowed = [item for item in allowed if not lists_members(item[0].text)] or allowed
+        allowed = _dropping(allowed, lists_members)
     for asks, of_the_kind in ASKED_KINDS:
         if allowed and asks.search(question):
             listed = [item for item in allowed if of_the_kind(item[0].text)]
