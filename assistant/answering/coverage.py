@@ -262,7 +262,8 @@ GENERIC = frozenset(
     # light verbs, particles and fillers: "what came out of it", "how did they go about it"
     "come came comes coming go goes went gone going take took taken takes give gave given gives put "
     "set see saw seen say said says look looks want wants need needs keep kept try tried get got gets "
-    "out off over under again still even ever really thing things lot lots part parts able".split()
+    "out off over under again still even ever really thing things lot lots part parts able "
+    "matter matters mattered happen happens happened happening".split()
 )
 
 
@@ -374,8 +375,8 @@ FILLER = re.compile(
     # how often: "Why do hospitals usually have more clout …?" asks about clout (as a key term it
     # answered that question at scale with an unrelated sentence, so the abstention keeps it)
     r"|\b(?:usually|often|typically|generally|commonly|frequently|sometimes|mostly|mainly)\b"
-    # "why does it matter", "what challenges do they face", "after the grant ends": no topic either
-    r"|\b(?:does|do|did) (?:it|this|that|they|these|those) matter\b|\bfac(?:e|es|ed)\b|\b(?:after|before)\b"
+    # "what challenges do they face", "after the grant ends": no topic either
+    r"|\bfac(?:e|es|ed)\b|\b(?:after|before)\b"
     r"|\b(?:every|each)\b",
     re.I,
 )
