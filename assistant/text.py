@@ -31,6 +31,15 @@ def content_words(text: str) -> set[str]:
     return {w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS and len(w) > 2}
 
 
+def singular(word: str) -> str:
+    """A word lower-cased without its plural ending: "organizations" -> "organization"."""
+    return re.sub(r"(ies|es|s)$", "", word.lower())
+
+
+def singular_words(text: str) -> list[str]:
+    return [singular(w) for w in re.findall(r"[\w-]+", text.lower())]
+
+
 CJK_STOP = re.compile(r"(?<=[。！？])")
 _segmenter = pysbd.Segmenter(language="en", clean=False)
 MAX_BLOCK_CHARS = 2000  # pysbd's time grows with the square of a paragraph's sentences: feed it blocks

@@ -46,7 +46,6 @@ from tqdm import tqdm  # noqa: E402
 
 from assistant.answering.abstention import ABSTENTION_FEATURES  # noqa: E402
 from assistant.answering.citations import passage_sentences  # noqa: E402
-from assistant.answering.coverage import fact_check  # noqa: E402
 from assistant.answering.extractive import (  # noqa: E402
     MIN_WORDS,
     choose_sentences,
@@ -54,6 +53,7 @@ from assistant.answering.extractive import (  # noqa: E402
     position_in_document,
     sentence_candidates,
 )
+from assistant.answering.facts import fact_check  # noqa: E402
 from assistant.answering.findings import ANSWER_FEATURES, SIGNALS, TRAITS, finding_features  # noqa: E402
 from assistant.answering.models import LinearModel, load_model, save_model  # noqa: E402
 from assistant.answering.quoting import quotable_candidates  # noqa: E402

@@ -9,13 +9,8 @@ import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 
 from assistant.answering.citations import CITATION_MARK, passage_sentences
-from assistant.answering.coverage import (
-    expected_kind,
-    key_terms,
-    missing_fact,
-    readable_terms,
-    undefined_term,
-)
+from assistant.answering.coverage import key_terms, readable_terms, undefined_term
+from assistant.answering.facts import expected_kind, missing_fact
 from assistant.answering.names import names_none_of, naming_documents, unmentioned_names
 from assistant.answering.quoting import part_of, quotable_candidates, quotable_for
 from assistant.followups import standalone_question

@@ -18,7 +18,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from assistant.answering.coverage import expected_kind, key_terms, uncovered_terms
+from assistant.answering.coverage import key_terms, uncovered_terms
+from assistant.answering.facts import expected_kind
 from assistant.answering.models import load_model
 from assistant.answering.turn import ScoredSentence
 from assistant.types import Passage

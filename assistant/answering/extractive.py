@@ -19,15 +19,14 @@ from assistant.answering.abstention import Rarity, abstention_features, answerab
 from assistant.answering.citations import Sentence, passage_sentences
 from assistant.answering.coverage import (
     coverage_of,
-    fact_check,
     key_terms,
     mentions,
-    missing_fact,
     readable_terms,
     uncovered_terms,
     undefined_term,
     undescribed,
 )
+from assistant.answering.facts import fact_check, missing_fact
 from assistant.answering.findings import (
     ANSWER_FEATURES,
     answer_features,

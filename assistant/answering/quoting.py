@@ -12,7 +12,8 @@ import re
 from collections.abc import Callable, Iterable
 
 from assistant.answering.citations import Sentence
-from assistant.answering.coverage import described_documents, fact_check, gives_what_is_asked
+from assistant.answering.coverage import described_documents
+from assistant.answering.facts import fact_check, gives_what_is_asked
 from assistant.answering.findings import STUDY_QUESTION, is_setup_heading
 from assistant.answering.names import naming_documents
 from assistant.answering.turn import ScoredSentence
