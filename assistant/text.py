@@ -32,8 +32,11 @@ def content_words(text: str) -> set[str]:
 
 
 def singular(word: str) -> str:
-    """A word lower-cased without its plural ending: "organizations" -> "organization"."""
-    return re.sub(r"(ies|es|s)$", "", word.lower())
+    """A word lower-cased without its plural ending: "organizations" -> "organization", "cities" -> "city"."""
+    word = word.lower()
+    if len(word) > 4 and word.endswith("ies"):  # "cities" is "city"
+        return word[:-3] + "y"
+    return re.sub(r"(es|s)$", "", word)
 
 
 def singular_words(text: str) -> list[str]:

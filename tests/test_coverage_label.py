@@ -10,6 +10,7 @@ import sys
 
 from assistant.answering.coverage import coverage_of, key_terms, uncovered_terms
 from assistant.settings import PROJECT_ROOT
+from assistant.text import singular
 from assistant.types import Passage
 from assistant.ui import rendering
 
@@ -72,6 +73,14 @@ def test_a_short_word_is_covered_by_its_longer_forms():
     # four letters are too few to call a word's start its stem: "care" is not in "career"
     career = Passage("c", "Staff spoke of their career paths.", "s", "t")
     assert "care" in uncovered_terms("How do hospitals coordinate care?", [career])
+
+
+def test_a_word_ending_in_y_is_covered_by_its_ies_and_ied_forms():
+    passage = Passage("p", "This study included six partnerships and their policies in two cities.", "s", "t")
+    question = "How many partnerships were studied, and which policy did the city adopt?"
+    assert uncovered_terms(question, [passage]) == ["adopt"]
+    assert singular("cities") == singular("city") == "city"
+    assert singular("partnerships") == "partnership"
 
 
 def test_an_acronym_is_covered_by_the_words_it_stands_for():

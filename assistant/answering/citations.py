@@ -60,6 +60,8 @@ def stems(text: str) -> frozenset[str]:
             if word.endswith(suffix) and len(word) - len(suffix) >= 3:
                 word = word[: -len(suffix)]
                 break
+        if word.endswith("i") and len(word) >= 4:
+            word = word[:-1] + "y"  # "studied", "policies" are "study", "policy"
         out.add(word[:6])
     return frozenset(out)
 
