@@ -16,6 +16,7 @@ from pathlib import Path
 
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
+from assistant.answering.abstention import lead_over_next
 from assistant.answering.coverage import key_terms
 from assistant.answering.extractive import ExtractiveAnswerer, SentenceVectors
 from assistant.answering.names import context_of, unmentioned_names
@@ -164,6 +165,12 @@ class Assistant:
             asked = Turn(topic, filters=turn.filters, standalone=topic, passages=found)
             self._search_named_documents(asked)  # "the JGIM study": the study the topic named
             turn.topic_documents = tuple(p.source for p in asked.passages[:1])
+        # the best document, when it stands out (the study asked about), is short and what was found
+        # of it only sets it up, is read whole: its finding is in a chunk the question did not reach
+        if lead_over_next(turn.passages) >= self.retrieval.whole_document_lead:
+            turn.passages = self.search.read_whole(
+                turn.passages, turn.query_vector, self.retrieval.whole_documents, self.extractive.sets_up_only
+            )
         return turn
 
     def _search_named_documents(self, turn: Turn) -> None:

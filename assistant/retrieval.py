@@ -7,6 +7,7 @@ abstention and cannot cap passages per document (diversification) or take filter
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -21,6 +22,7 @@ from assistant.settings import RetrievalSettings
 from assistant.types import NO_FILTERS, Filters, Passage
 
 COMPLETION_DEPTH = 300  # BM25 hits fetched to score dense-only candidates
+SHORT_DOCUMENT_CHUNKS = 3  # up to ~600 tokens: an abstract, read whole when it is the best document
 _LEXICAL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bm25")
 
 
@@ -94,6 +96,42 @@ class LibrarySearch:
         ranked = [replace(found[i], score=scores[i]) for i in ranked_ids if i in found]
         top = diversify(ranked, config.k, config.max_per_document)
         return self._with_relevance(top, dict(dense), query_vector), query_vector
+
+    def read_whole(
+        self,
+        passages: list[Passage],
+        query_vector: np.ndarray,
+        documents: int,
+        wanted: Callable[[list[Passage]], bool],
+    ) -> list[Passage]:
+        """The passages, with the other chunks of the best few documents that are short and whose
+        passages found are `wanted` read (each after its document's last passage found). A question
+        restating an abstract's title and background finds the chunk that has them, while the
+        finding that answers it sits in the next chunk."""
+        for source in list(dict.fromkeys(p.source for p in passages))[:documents]:
+            found = [p for p in passages if p.source == source]
+            short = (found[0].metadata.get("document_chunks") or 0) <= SHORT_DOCUMENT_CHUNKS
+            if not short or not wanted(found):
+                continue
+            rest = self.library.catalog.chunk_ids(source) - {p.id for p in found}
+            if not rest:
+                continue
+            vectors = self.library.vectors.embeddings(list(rest))
+            siblings = sorted(
+                self.library.catalog.passages(rest).values(), key=lambda p: p.metadata.get("ordinal", 0)
+            )
+            siblings = [
+                replace(
+                    p,
+                    relevance=float(vectors[p.id] @ query_vector),
+                    metadata={**p.metadata, "read_along": True},
+                )
+                for p in siblings
+                if p.id in vectors
+            ]
+            at = passages.index(found[-1]) + 1
+            passages = passages[:at] + siblings + passages[at:]
+        return passages
 
     def _bm25(self, question: str, config: RetrievalSettings, filters: Filters) -> list[tuple[str, float]]:
         """BM25 hits best first; deep enough for the fusion's completion step when it needs one."""

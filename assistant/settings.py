@@ -52,6 +52,15 @@ class RetrievalSettings(BaseSettings):
         1.0, description="BM25 column weight of the document title against section and text (1.0 each)"
     )
     max_per_document: int = Field(3, description="at most this many passages of one document per question")
+    whole_documents: int = Field(
+        1,
+        description="the best this many documents are read whole when short (an abstract)",
+    )
+    whole_document_lead: float = Field(
+        0.1,
+        description="... when the best document's cosine is this much above the next documents' mean "
+        "(it stands out: the study asked about; fitted on the tune halves)",
+    )
 
 
 class Settings(BaseSettings):

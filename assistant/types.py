@@ -46,6 +46,11 @@ class Passage:
     headings: list[tuple[int, str]] = field(default_factory=list)
 
     @property
+    def read_along(self) -> bool:
+        """Not found by the search but read with its short document, the best found (retrieval.py)."""
+        return bool(self.metadata.get("read_along"))
+
+    @property
     def location(self) -> str:
         """Page or section, as a reader would look it up."""
         return self.location_at(0)

@@ -37,6 +37,7 @@ from assistant.answering.models import load_model
 from assistant.answering.names import context_of, names_none_of, unmentioned_names
 from assistant.answering.quoting import SentenceCheck, quotable_candidates
 from assistant.answering.turn import ScoredSentence, Turn
+from assistant.retrieval import SHORT_DOCUMENT_CHUNKS  # an abstract: where position says finding or set-up
 from assistant.sentences import ChunkSentences, encode_passages
 from assistant.store import Embedder
 from assistant.text import content_words
@@ -45,7 +46,6 @@ from assistant.types import Answer, Citation, Passage
 MIN_WORDS = 5  # shorter "sentences" are headings, bylines or fragments
 MIN_CJK_CHARACTERS = 10  # the same for Chinese, Japanese or Korean, written without spaces
 FACT_SENTENCES = 2  # a count, date or name asked for must be in the answer's first two sentences
-SHORT_DOCUMENT_CHUNKS = 3  # up to ~600 tokens: an abstract, where position says finding or set-up
 ABSTAIN_TEXT = (
     "The library does not cover this question: no passage answers it closely enough. "
     "The nearest passages are listed below in case they help."
@@ -128,10 +128,10 @@ def sentence_candidates(
     carries = key_term_share(question, [s.text for s in sentences])
     question_script = _is_cjk(question)
     open_question = is_open_question(question)
-    rank_of = {p.id: rank for rank, p in enumerate(passages)}
+    standing = passage_standing(passages)
     ranking, features = [], []
     for sentence, sim, finding_logit, carried in zip(sentences, similarity, finding, carries, strict=True):
-        rank = rank_of[sentence.passage.id]
+        rank, passage_similarity = standing[sentence.passage.id]
         words = content_words(sentence.text)
         overlap = len(question_words & words) / max(1, len(question_words))
         adds = len(words - question_words) / max(1, len(words))  # it says something beyond the question
@@ -145,7 +145,7 @@ def sentence_candidates(
                 float(sim),
                 overlap,
                 adds,
-                sentence.passage.relevance or 0.0,
+                passage_similarity,
                 rank,
                 float(finding_logit),
                 has_fact,
@@ -154,6 +154,19 @@ def sentence_candidates(
             )
         )
     return Candidates(sentences, ranking, np.array(features))
+
+
+def passage_standing(passages: list[Passage]) -> dict[str, tuple[int, float]]:
+    """Each passage's rank among those the search found and its similarity to the question. A chunk
+    read along with its document stands in the place of the document's first passage found: it
+    takes its rank and similarity (it neither pushes the other documents down nor counts as a
+    weaker match)."""
+    found = [p for p in passages if not p.read_along]
+    standing = {p.id: (rank, p.relevance or 0.0) for rank, p in enumerate(found)}
+    first: dict[str, tuple[int, float]] = {}
+    for p in found:
+        first.setdefault(p.source, standing[p.id])
+    return standing | {p.id: first[p.source] for p in passages if p.read_along}
 
 
 def key_term_share(question: str, texts: list[str]) -> list[float]:
@@ -269,6 +282,20 @@ class ExtractiveAnswerer:
     keep_share: float = 0.5  # a further sentence must be at least this share as likely as the best
     min_relevance: float = 0.25  # below this best-passage similarity nothing is close: always abstain
 
+    def sets_up_only(self, passages: list[Passage]) -> bool:
+        """No sentence of the passages reads as a finding (by the finding model): background, aims,
+        methods."""
+        sentences = [s for p in passages for s in passage_sentences(p) if _long_enough(s.text)]
+        if not sentences:
+            return True
+        features = finding_features(
+            self.vectors(sentences),
+            [s.text for s in sentences],
+            [s.passage.section_at(s.span[0]) for s in sentences],
+            [position_in_document(s) for s in sentences],
+        )
+        return bool((load_model("finding").logit(features) < 0).all())
+
     def rerank(self, turn: Turn) -> Turn:
         """Score the retrieved sentences, put the passage with the closest one first, choose what to
         quote and weigh whether the library covers the question at all."""
@@ -333,7 +360,7 @@ class ExtractiveAnswerer:
             question=turn.question,
             text=text,
             citations=[],
-            retrieved=turn.passages,
+            retrieved=turn.retrieved,
             abstained=True,
             standalone_question=turn.reading,
             mode=turn.mode,
@@ -353,7 +380,7 @@ class ExtractiveAnswerer:
             question=turn.question,
             text=text,
             citations=citations,
-            retrieved=turn.passages,
+            retrieved=turn.retrieved,
             abstained=False,
             standalone_question=turn.reading,
             coverage=coverage,

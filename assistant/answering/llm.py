@@ -220,7 +220,7 @@ class LLMAnswerer:
             question=turn.question,
             text=checker.text,
             citations=checker.citations,
-            retrieved=turn.passages,
+            retrieved=turn.retrieved,
             abstained=False,
             standalone_question=turn.reading,
             mode="llm",

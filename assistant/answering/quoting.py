@@ -191,6 +191,14 @@ def _dropping(items: list[ScoredSentence], drop: Callable[[str], bool]) -> list[
     return [item for item in items if not drop(item[0].text)] or items
 
 
+def _reading(best: list[Passage], passages: list[Passage]) -> set[str]:
+    """The ids of the first PASSAGES_READ passages found among `best`, with the chunks read along
+    with their documents (those do not take a found passage's place)."""
+    found = [p for p in best if not p.read_along][:PASSAGES_READ]
+    documents = {p.source for p in found}
+    return {p.id for p in found} | {p.id for p in passages if p.read_along and p.source in documents}
+
+
 def quotable_candidates(
     question: str,
     answering: list[ScoredSentence],
@@ -208,14 +216,14 @@ def quotable_candidates(
     of sentence (the questions a study lists, its aim) is answered by that kind (`ASKED_KINDS`). A
     sentence that only says what its document tells (`promises_only`), or, unless the question asks
     who takes part, one listing members (`lists_members`), is quoted only when nothing else may be."""
-    readable = {p.id for p in passages[:PASSAGES_READ]}
+    readable = _reading(passages, passages)
     on_topic = [p.id for p in passages if p.source in topic_documents]
     if on_topic:
         readable = set(on_topic)
     elif named := naming_documents(asked := own_words or question, passages) or described_documents(
         asked, passages
     ):
-        readable = set([p.id for p in passages if p.source in named][:PASSAGES_READ])
+        readable = _reading([p for p in passages if p.source in named], passages)
     candidates = [item for item in answering if item[0].passage.id in readable]
     quotable = quotable_for(question, [sentence for sentence, _ in candidates], own_words)
     allowed = [item for item in candidates if quotable(item[0])]

@@ -37,6 +37,11 @@ class Turn:
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
+    def retrieved(self) -> list[Passage]:
+        """The passages the search found, without those read along with their document."""
+        return [p for p in self.passages if not p.read_along]
+
+    @property
     def reading(self) -> str:
         """How the question was read, as the user and the conversation's next turn see it: with the
         name it used ("the JGIM study"), even where the search dropped it."""
