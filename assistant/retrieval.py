@@ -104,10 +104,10 @@ class LibrarySearch:
         documents: int,
         wanted: Callable[[list[Passage]], bool],
     ) -> list[Passage]:
-        """The passages, with the other chunks of the best few documents that are short and whose
-        passages found are `wanted` read (each after its document's last passage found). A question
-        restating an abstract's title and background finds the chunk that has them, while the
-        finding that answers it sits in the next chunk."""
+        """The passages, plus the other chunks of each of the best `documents` documents that is
+        short and whose passages found `wanted` accepts, placed after that document's last passage
+        found. A question restating an abstract's title and background finds the chunk that has
+        them, while the finding that answers it sits in the next chunk."""
         for source in list(dict.fromkeys(p.source for p in passages))[:documents]:
             found = [p for p in passages if p.source == source]
             short = (found[0].metadata.get("document_chunks") or 0) <= SHORT_DOCUMENT_CHUNKS

@@ -58,8 +58,8 @@ class RetrievalSettings(BaseSettings):
     )
     whole_document_lead: float = Field(
         0.1,
-        description="... when the best document's cosine is this much above the next documents' mean "
-        "(it stands out: the study asked about; fitted on the tune halves)",
+        description="a short best document is read whole only when its cosine is this much above the next "
+        "documents' mean (it stands out as the study asked about; fitted on the tune halves)",
     )
 
 
