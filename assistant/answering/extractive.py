@@ -116,14 +116,7 @@ def sentence_candidates(
         return Candidates([], [], np.zeros((0, len(ANSWER_FEATURES))))
     sentence_vectors = vectors(sentences)
     similarity = sentence_vectors @ query_vector
-    finding = load_model("finding").logit(
-        finding_features(
-            sentence_vectors,
-            [s.text for s in sentences],
-            [s.passage.section_at(s.span[0]) for s in sentences],
-            [position_in_document(s) for s in sentences],
-        )
-    )
+    finding = finding_logits(sentences, sentence_vectors)
     question_words = content_words(question)
     carries = key_term_share(question, [s.text for s in sentences])
     question_script = _is_cjk(question)
@@ -154,6 +147,17 @@ def sentence_candidates(
             )
         )
     return Candidates(sentences, ranking, np.array(features))
+
+
+def finding_logits(sentences: list[Sentence], sentence_vectors: np.ndarray) -> np.ndarray:
+    """The finding model's logit for each sentence (above 0: it reads as a finding)."""
+    features = finding_features(
+        sentence_vectors,
+        [s.text for s in sentences],
+        [s.passage.section_at(s.span[0]) for s in sentences],
+        [position_in_document(s) for s in sentences],
+    )
+    return load_model("finding").logit(features)
 
 
 def passage_standing(passages: list[Passage]) -> dict[str, tuple[int, float]]:
@@ -288,13 +292,7 @@ class ExtractiveAnswerer:
         sentences = [s for p in passages for s in passage_sentences(p) if _long_enough(s.text)]
         if not sentences:
             return True
-        features = finding_features(
-            self.vectors(sentences),
-            [s.text for s in sentences],
-            [s.passage.section_at(s.span[0]) for s in sentences],
-            [position_in_document(s) for s in sentences],
-        )
-        return bool((load_model("finding").logit(features) < 0).all())
+        return bool((finding_logits(sentences, self.vectors(sentences)) < 0).all())
 
     def rerank(self, turn: Turn) -> Turn:
         """Score the retrieved sentences, put the passage with the closest one first, choose what to
