@@ -209,6 +209,9 @@ def test_passages_setting_limits_the_sources(page, ui):
     go_to(page, "Settings")
     page.fill("#top-k input[type=number]", "1")
     page.press("#top-k input[type=number]", "Enter")
+    # the slider takes the typed value asynchronously: ask only once it holds it (a question sent
+    # before would carry the old 6)
+    expect(page.locator("#top-k input[type=range]")).to_have_value("1")
     go_to(page, "Chat")
     ask(page, QUESTIONS[1])
     assert last_turn(page).locator("details.pa-source").count() == 1
