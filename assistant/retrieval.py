@@ -110,8 +110,9 @@ class LibrarySearch:
         them, while the finding that answers it sits in the next chunk."""
         for source in list(dict.fromkeys(p.source for p in passages))[:documents]:
             found = [p for p in passages if p.source == source]
-            short = (found[0].metadata.get("document_chunks") or 0) <= SHORT_DOCUMENT_CHUNKS
-            if not short or not wanted(found):
+            chunks = found[0].metadata.get("document_chunks") or 0
+            # (a document found whole, or a long one, needs neither the finding check nor the catalog)
+            if not len(found) < chunks <= SHORT_DOCUMENT_CHUNKS or not wanted(found):
                 continue
             rest = self.library.catalog.chunk_ids(source) - {p.id for p in found}
             if not rest:
