@@ -11,7 +11,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from assistant.answering.citations import CITATION_MARK, passage_sentences
 from assistant.answering.coverage import key_terms, readable_terms, undefined_term
 from assistant.answering.facts import expected_kind, missing_fact
-from assistant.answering.names import names_none_of, naming_documents, unmentioned_names
+from assistant.answering.names import defined_acronyms, names_none_of, naming_documents, unmentioned_names
 from assistant.answering.quoting import part_of, quotable_candidates, quotable_for
 from assistant.followups import standalone_question
 from assistant.types import Filters, Passage
@@ -453,6 +453,33 @@ def test_the_objective_asked_for_is_quoted_from_under_objective(corpus_assistant
         "community organizations?"
     )
     assert answer.text.startswith("Understand how health care organizations interact with CBOs")
+
+
+def test_acronyms_are_read_with_the_words_they_stand_for():
+    text = (
+        "A good example is the Reading Hospital Community Connections Program (CCP) in Reading. "
+        "Partnerships with community-based organizations (CBOs) help. Its hepatocellular carcinoma (HCC) arm."
+    )
+    assert defined_acronyms(text) == {
+        "CCP": "Community Connections Program",
+        "CBO": "community-based organizations",
+    }  # "hepatocellular carcinoma" does not spell HCC
+
+
+def test_a_question_spelling_out_a_program_gets_the_sentences_using_its_acronym(corpus_assistant):
+    # the sentence saying what the program does calls it "the CCP" (before, only the sentence
+    # introducing it by name was quoted)
+    program = "the Reading Hospital Community Connections Program"
+    answer = corpus_assistant.ask(f"What does {program} do for patients?")
+    assert "by screening patients in health care settings" in answer.text
+    answer = corpus_assistant.ask(
+        "Who are its partners?",
+        [
+            {"role": "user", "content": f"What is {program}?"},
+            {"role": "assistant", "content": "A partnership in Reading, Pennsylvania [1]"},
+        ],
+    )
+    assert "CCP includes Reading Hospital, community-based organizations" in answer.text
 
 
 def test_share_power_answer_skips_the_measures_line(corpus_assistant):

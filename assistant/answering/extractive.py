@@ -34,13 +34,13 @@ from assistant.answering.findings import (
     is_open_question,
 )
 from assistant.answering.models import load_model
-from assistant.answering.names import context_of, names_none_of, unmentioned_names
+from assistant.answering.names import context_of, defined_acronyms, names_none_of, unmentioned_names
 from assistant.answering.quoting import SentenceCheck, quotable_candidates
 from assistant.answering.turn import ScoredSentence, Turn
 from assistant.retrieval import SHORT_DOCUMENT_CHUNKS  # an abstract: where position says finding or set-up
 from assistant.sentences import ChunkSentences, encode_passages
 from assistant.store import Embedder
-from assistant.text import content_words
+from assistant.text import content_words, singular_words
 from assistant.types import Answer, Citation, Passage
 
 MIN_WORDS = 5  # shorter "sentences" are headings, bylines or fragments
@@ -118,15 +118,20 @@ def sentence_candidates(
     similarity = sentence_vectors @ query_vector
     finding = finding_logits(sentences, sentence_vectors)
     question_words = content_words(question)
-    carries = key_term_share(question, [s.text for s in sentences])
+    # a sentence using an acronym its document defines ("The CCP works ...") shares the words it
+    # stands for with a question that spells them out
+    asked = acronyms_asked(question, quotable)
+    spelled = [with_acronyms_spelled(s, asked) for s in sentences]
+    carries = key_term_share(question, spelled)
     question_script = _is_cjk(question)
     open_question = is_open_question(question)
     standing = passage_standing(passages)
     ranking, features = [], []
-    for sentence, sim, finding_logit, carried in zip(sentences, similarity, finding, carries, strict=True):
+    rows = zip(sentences, spelled, similarity, finding, carries, strict=True)
+    for sentence, spelled_text, sim, finding_logit, carried in rows:
         rank, passage_similarity = standing[sentence.passage.id]
         words = content_words(sentence.text)
-        overlap = len(question_words & words) / max(1, len(question_words))
+        overlap = len(question_words & content_words(spelled_text)) / max(1, len(question_words))
         adds = len(words - question_words) / max(1, len(words))  # it says something beyond the question
         has_fact = prefer is not None and prefer(sentence)
         other_script = _is_cjk(sentence.text) != question_script
@@ -147,6 +152,25 @@ def sentence_candidates(
             )
         )
     return Candidates(sentences, ranking, np.array(features))
+
+
+def acronyms_asked(question: str, passages: list[Passage]) -> dict[str, dict[str, str]]:
+    """For each document, the acronyms its passages define whose words the question spells out:
+    "CCP" when the question names the "Reading Hospital Community Connections Program"."""
+    asked = f" {' '.join(singular_words(question))} "
+    found: dict[str, dict[str, str]] = {}
+    for passage in passages:
+        for acronym, long in defined_acronyms(passage.text).items():
+            if f" {' '.join(singular_words(long))} " in asked:
+                found.setdefault(passage.source, {})[acronym] = long
+    return found
+
+
+def with_acronyms_spelled(sentence: Sentence, asked: dict[str, dict[str, str]]) -> str:
+    """The sentence followed by the words each asked-about acronym in it stands for."""
+    defined = asked.get(sentence.passage.source, {})
+    used = [long for acronym, long in defined.items() if re.search(rf"\b{acronym}s?\b", sentence.text)]
+    return " ".join([sentence.text, *used])
 
 
 def finding_logits(sentences: list[Sentence], sentence_vectors: np.ndarray) -> np.ndarray:

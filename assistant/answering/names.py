@@ -137,6 +137,24 @@ def spelled_out(term: str, text: str) -> bool:
     return re.search(rf"\b{initials}\b", text) is not None
 
 
+# "Reading Hospital Community Connections Program (CCP)": up to eight words, then the acronym
+DEFINITION = re.compile(r"((?:[\w’'-]+\s+){0,7}[\w’'-]+)\s+\(([A-Z]{2,6})s?\)")
+
+
+def defined_acronyms(text: str) -> dict[str, str]:
+    """Acronyms the text defines, each with the words it stands for: the shortest run of words
+    before "(ACR)" whose initials (hyphenated parts too) spell it."""
+    found = {}
+    for match in DEFINITION.finditer(text):
+        words, acronym = match.group(1).split(), match.group(2)
+        for start in range(len(words) - 1, -1, -1):
+            run = " ".join(words[start:])
+            if spelled_out(acronym, run.lower()):
+                found[acronym] = run
+                break
+    return found
+
+
 def context_of(passages: Iterable[Passage]) -> str:
     """Passage texts plus their documents' bibliographic facts (names a question may use)."""
     parts = []
