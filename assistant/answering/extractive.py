@@ -29,6 +29,7 @@ from assistant.answering.coverage import (
 from assistant.answering.facts import fact_check, missing_fact
 from assistant.answering.findings import (
     ANSWER_FEATURES,
+    STUDY_QUESTION,
     answer_features,
     finding_features,
     is_open_question,
@@ -244,6 +245,24 @@ def rerank_passages(passages: list[Passage], scored: list[ScoredSentence]) -> li
     return sorted(passages, key=lambda p: best.get(p.id, float("-inf")), reverse=True)
 
 
+def no_setup_after_the_first(
+    question: str, quotable: list[ScoredSentence], candidates: Candidates
+) -> list[ScoredSentence]:
+    """A yes/no question on a study is answered by its findings: after the best sentence, none of
+    an abstract's sentences the finding model reads as set-up (aims, methods, who took part). Only
+    in abstract-sized documents, where that model was fitted; a question on how the study was done
+    keeps them."""
+    if is_open_question(question) or STUDY_QUESTION.search(question):
+        return quotable
+    column = ANSWER_FEATURES.index("finding_logit_yes_no")
+    setup = {
+        (s.passage.id, s.span)
+        for s, row in zip(candidates.sentences, candidates.features, strict=True)
+        if row[column] < 0 and (s.passage.metadata.get("document_chunks") or 1) <= SHORT_DOCUMENT_CHUNKS
+    }
+    return quotable[:1] + [item for item in quotable[1:] if (item[0].passage.id, item[0].span) not in setup]
+
+
 def choose_sentences(
     answering: list[ScoredSentence],
     *,
@@ -328,8 +347,12 @@ class ExtractiveAnswerer:
         )
         turn.scored, turn.answering = score_sentences(candidates)
         turn.passages = rerank_passages(turn.passages, turn.scored)
+        quotable = quotable_candidates(
+            question, turn.answering, turn.passages, turn.question, turn.topic_documents
+        )
+        quotable = no_setup_after_the_first(question, quotable, candidates)
         turn.chosen = choose_sentences(
-            quotable_candidates(question, turn.answering, turn.passages, turn.question, turn.topic_documents),
+            quotable,
             max_sentences=self.max_sentences,
             max_words=self.max_words,
             keep_share=self.keep_share,
