@@ -48,7 +48,6 @@ from assistant.answering.abstention import ABSTENTION_FEATURES  # noqa: E402
 from assistant.answering.citations import passage_sentences  # noqa: E402
 from assistant.answering.extractive import (  # noqa: E402
     MIN_WORDS,
-    choose_sentences,
     compose,
     position_in_document,
     sentence_candidates,
@@ -56,7 +55,7 @@ from assistant.answering.extractive import (  # noqa: E402
 from assistant.answering.facts import fact_check  # noqa: E402
 from assistant.answering.findings import ANSWER_FEATURES, SIGNALS, TRAITS, finding_features  # noqa: E402
 from assistant.answering.models import LinearModel, load_model, save_model  # noqa: E402
-from assistant.answering.quoting import quotable_candidates  # noqa: E402
+from assistant.answering.quoting import choose_sentences, quotable_candidates  # noqa: E402
 from assistant.answering.turn import Turn  # noqa: E402
 from assistant.assistant import Assistant  # noqa: E402
 from assistant.evaluation.answer_metrics import carries_evidence, sentence_holds_evidence  # noqa: E402

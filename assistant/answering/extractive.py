@@ -29,19 +29,29 @@ from assistant.answering.coverage import (
 from assistant.answering.facts import fact_check, missing_fact
 from assistant.answering.findings import (
     ANSWER_FEATURES,
-    STUDY_QUESTION,
     answer_features,
     finding_features,
     is_open_question,
 )
 from assistant.answering.models import load_model
-from assistant.answering.names import context_of, defined_acronyms, names_none_of, unmentioned_names
-from assistant.answering.quoting import SentenceCheck, quotable_candidates
+from assistant.answering.names import (
+    acronyms_asked,
+    context_of,
+    names_none_of,
+    unmentioned_names,
+    with_acronyms_spelled,
+)
+from assistant.answering.quoting import (
+    SentenceCheck,
+    choose_sentences,
+    no_setup_after_the_first,
+    quotable_candidates,
+)
 from assistant.answering.turn import ScoredSentence, Turn
 from assistant.retrieval import SHORT_DOCUMENT_CHUNKS  # an abstract: where position says finding or set-up
 from assistant.sentences import ChunkSentences, encode_passages
 from assistant.store import Embedder
-from assistant.text import content_words, singular_words
+from assistant.text import content_words
 from assistant.types import Answer, Citation, Passage
 
 MIN_WORDS = 5  # shorter "sentences" are headings, bylines or fragments
@@ -155,25 +165,6 @@ def sentence_candidates(
     return Candidates(sentences, ranking, np.array(features))
 
 
-def acronyms_asked(question: str, passages: list[Passage]) -> dict[str, dict[str, str]]:
-    """For each document, the acronyms its passages define whose words the question spells out:
-    "CCP" when the question names the "Reading Hospital Community Connections Program"."""
-    asked = f" {' '.join(singular_words(question))} "
-    found: dict[str, dict[str, str]] = {}
-    for passage in passages:
-        for acronym, long in defined_acronyms(passage.text).items():
-            if f" {' '.join(singular_words(long))} " in asked:
-                found.setdefault(passage.source, {})[acronym] = long
-    return found
-
-
-def with_acronyms_spelled(sentence: Sentence, asked: dict[str, dict[str, str]]) -> str:
-    """The sentence followed by the words each asked-about acronym in it stands for."""
-    defined = asked.get(sentence.passage.source, {})
-    used = [long for acronym, long in defined.items() if re.search(rf"\b{acronym}s?\b", sentence.text)]
-    return " ".join([sentence.text, *used])
-
-
 def finding_logits(sentences: list[Sentence], sentence_vectors: np.ndarray) -> np.ndarray:
     """The finding model's logit for each sentence (above 0: it reads as a finding)."""
     features = finding_features(
@@ -245,51 +236,6 @@ def rerank_passages(passages: list[Passage], scored: list[ScoredSentence]) -> li
     return sorted(passages, key=lambda p: best.get(p.id, float("-inf")), reverse=True)
 
 
-def no_setup_after_the_first(
-    question: str, quotable: list[ScoredSentence], candidates: Candidates
-) -> list[ScoredSentence]:
-    """A yes/no question on a study is answered by its findings: after the best sentence, none of
-    an abstract's sentences the finding model reads as set-up (aims, methods, who took part). Only
-    in abstract-sized documents, where that model was fitted; a question on how the study was done
-    keeps them."""
-    if is_open_question(question) or STUDY_QUESTION.search(question):
-        return quotable
-    column = ANSWER_FEATURES.index("finding_logit_yes_no")
-    setup = {
-        (s.passage.id, s.span)
-        for s, row in zip(candidates.sentences, candidates.features, strict=True)
-        if row[column] < 0 and (s.passage.metadata.get("document_chunks") or 1) <= SHORT_DOCUMENT_CHUNKS
-    }
-    return quotable[:1] + [item for item in quotable[1:] if (item[0].passage.id, item[0].span) not in setup]
-
-
-def choose_sentences(
-    answering: list[ScoredSentence],
-    *,
-    max_sentences: int = 4,
-    max_words: int = 120,
-    keep_share: float = 0.5,
-) -> list[ScoredSentence]:
-    """Of the quotable sentences (best first, `quotable_candidates`), the ones to quote: the best,
-    then others at least `keep_share` as likely (no padding that adds no point), no near-duplicates."""
-    if not answering:
-        return []
-    best = answering[0][1]
-    chosen: list[ScoredSentence] = []
-    words = 0
-    for sentence, probability in answering:
-        if len(chosen) >= max_sentences or probability < keep_share * best:
-            break
-        length = len(sentence.text.split())
-        if chosen and words + length > max_words:
-            continue
-        if any(_near_duplicate(sentence.text, c.text) for c, _ in chosen):
-            continue
-        chosen.append((sentence, probability))
-        words += length
-    return chosen
-
-
 def _long_enough(sentence: str) -> bool:
     """A sentence, not a heading or a fragment: by its words, or by its characters in CJK scripts."""
     return len(sentence.split()) >= MIN_WORDS or len(CJK.findall(sentence)) >= MIN_CJK_CHARACTERS
@@ -311,11 +257,6 @@ def compose(chosen: list[ScoredSentence], passages: list[Passage]) -> tuple[str,
         parts.append(f"{sentence.text} [{number}]")
         citations.append(Citation(number, sentence.passage, sentence.text, sentence.span))
     return " ".join(parts), citations
-
-
-def _near_duplicate(a: str, b: str) -> bool:
-    wa, wb = set(re.findall(r"\w+", a.lower())), set(re.findall(r"\w+", b.lower()))
-    return len(wa & wb) / max(1, len(wa | wb)) > 0.7
 
 
 @dataclass
@@ -350,7 +291,14 @@ class ExtractiveAnswerer:
         quotable = quotable_candidates(
             question, turn.answering, turn.passages, turn.question, turn.topic_documents
         )
-        quotable = no_setup_after_the_first(question, quotable, candidates)
+        # sentences the finding model reads as set-up (a yes/no answer quotes none after its first)
+        column = ANSWER_FEATURES.index("finding_logit_yes_no")
+        setup = {
+            (s.passage.id, s.span)
+            for s, row in zip(candidates.sentences, candidates.features, strict=True)
+            if row[column] < 0
+        }
+        quotable = no_setup_after_the_first(question, quotable, lambda s: (s.passage.id, s.span) in setup)
         turn.chosen = choose_sentences(
             quotable,
             max_sentences=self.max_sentences,

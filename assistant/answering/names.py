@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
+from assistant.answering.citations import Sentence
+from assistant.text import singular_words
 from assistant.types import Passage
 
 CAPITALIZED = re.compile(r"\b[A-Z][\w’'&+-]*(?:\s+[A-Z][\w’'&+-]*)*")
@@ -166,3 +168,22 @@ def context_of(passages: Iterable[Passage]) -> str:
         ]
         parts += [passage.text, passage.title, *facts]
     return "\n".join(parts)
+
+
+def acronyms_asked(question: str, passages: list[Passage]) -> dict[str, dict[str, str]]:
+    """For each document, the acronyms its passages define whose words the question spells out:
+    "CCP" when the question names the "Reading Hospital Community Connections Program"."""
+    asked = f" {' '.join(singular_words(question))} "
+    found: dict[str, dict[str, str]] = {}
+    for passage in passages:
+        for acronym, long in defined_acronyms(passage.text).items():
+            if f" {' '.join(singular_words(long))} " in asked:
+                found.setdefault(passage.source, {})[acronym] = long
+    return found
+
+
+def with_acronyms_spelled(sentence: Sentence, asked: dict[str, dict[str, str]]) -> str:
+    """The sentence followed by the words each asked-about acronym in it stands for."""
+    defined = asked.get(sentence.passage.source, {})
+    used = [long for acronym, long in defined.items() if re.search(rf"\b{acronym}s?\b", sentence.text)]
+    return " ".join([sentence.text, *used])

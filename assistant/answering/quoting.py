@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterable
 from assistant.answering.citations import Sentence
 from assistant.answering.coverage import described_documents
 from assistant.answering.facts import fact_check, gives_what_is_asked
-from assistant.answering.findings import STUDY_QUESTION, is_setup_heading
+from assistant.answering.findings import STUDY_QUESTION, is_open_question, is_setup_heading
 from assistant.answering.names import naming_documents
 from assistant.answering.turn import ScoredSentence
+from assistant.retrieval import SHORT_DOCUMENT_CHUNKS
 from assistant.types import Passage
 
 SentenceCheck = Callable[[Sentence], bool]
@@ -240,3 +241,52 @@ def quotable_candidates(
     # "how many people …?": a sentence counting people, when one does, not one with other numbers
     pointed = [item for item in with_fact if gives_what_is_asked(question, item[0].text)]
     return pointed or with_fact or allowed
+
+
+def no_setup_after_the_first(
+    question: str, quotable: list[ScoredSentence], reads_as_setup: SentenceCheck
+) -> list[ScoredSentence]:
+    """A yes/no question on a study is answered by its findings: after the best sentence, none of
+    an abstract's sentences the finding model reads as set-up (aims, methods, who took part). Only
+    in abstract-sized documents, where that model was fitted; a question on how the study was done
+    keeps them."""
+    if is_open_question(question) or STUDY_QUESTION.search(question):
+        return quotable
+
+    def dropped(sentence: Sentence) -> bool:
+        chunks = sentence.passage.metadata.get("document_chunks") or 1
+        return chunks <= SHORT_DOCUMENT_CHUNKS and reads_as_setup(sentence)
+
+    return quotable[:1] + [item for item in quotable[1:] if not dropped(item[0])]
+
+
+def choose_sentences(
+    answering: list[ScoredSentence],
+    *,
+    max_sentences: int = 4,
+    max_words: int = 120,
+    keep_share: float = 0.5,
+) -> list[ScoredSentence]:
+    """Of the quotable sentences (best first, `quotable_candidates`), the ones to quote: the best,
+    then others at least `keep_share` as likely (no padding that adds no point), no near-duplicates."""
+    if not answering:
+        return []
+    best = answering[0][1]
+    chosen: list[ScoredSentence] = []
+    words = 0
+    for sentence, probability in answering:
+        if len(chosen) >= max_sentences or probability < keep_share * best:
+            break
+        length = len(sentence.text.split())
+        if chosen and words + length > max_words:
+            continue
+        if any(_near_duplicate(sentence.text, c.text) for c, _ in chosen):
+            continue
+        chosen.append((sentence, probability))
+        words += length
+    return chosen
+
+
+def _near_duplicate(a: str, b: str) -> bool:
+    wa, wb = set(re.findall(r"\w+", a.lower())), set(re.findall(r"\w+", b.lower()))
+    return len(wa & wb) / max(1, len(wa | wb)) > 0.7
