@@ -71,24 +71,32 @@ def test_term_rarity_is_one_for_absent_terms_and_lower_for_common_ones(corpus_li
     assert 0.0 <= rarity["partnership"] < 1.0 and rarity["organizations"] < 1.0
 
 
+WALKING_QUESTION = "Do community walking groups reduce knee pain in older adults?"
+
+
+def ask_of_one_file(make_library, path, text: str, question: str):
+    """A library holding one file (written at `path`, ingested for real), asked one question."""
+    from assistant.assistant import Assistant
+
+    folder = path.parent
+    folder.mkdir(exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    library = make_library()
+    ingest(library, [folder], progress=False)
+    return Assistant(library.settings, library).ask(question)
+
+
 def test_a_study_abstract_is_answered_with_its_finding_not_its_objective(make_library, tmp_path):
     """A sectioned abstract whose objective restates the question: the answer quotes the result."""
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "walking.md").write_text(
+    answer = ask_of_one_file(
+        make_library,
+        tmp_path / "docs" / "walking.md",
         "# Walking groups and knee pain\n\n## Objective\n\nTo determine whether community walking groups "
         "reduce knee pain in older adults.\n\n## Methods\n\nWe randomized 120 older adults from six senior "
         "centres to walking groups or usual care for 12 weeks.\n\n## Results\n\nKnee pain fell by 31% in "
         "the walking groups and by 4% with usual care (p < 0.001).\n\n## Conclusions\n\nCommunity walking "
         "groups run by senior centres reduce knee pain in older adults.\n",
-        encoding="utf-8",
-    )
-    library = make_library()
-    ingest(library, [folder], progress=False)
-    from assistant.assistant import Assistant
-
-    answer = Assistant(library.settings, library).ask(
-        "Do community walking groups reduce knee pain in older adults?"
+        WALKING_QUESTION,
     )
     assert not answer.abstained
     quoted = [c.sentence for c in answer.citations]
@@ -98,9 +106,9 @@ def test_a_study_abstract_is_answered_with_its_finding_not_its_objective(make_li
 
 def test_a_plain_abstract_answers_a_yes_no_question_with_findings_only(make_library, tmp_path):
     """Without headings, the finding model tells its aim and methods from its results."""
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "walking.txt").write_text(
+    answer = ask_of_one_file(
+        make_library,
+        tmp_path / "docs" / "walking.txt",
         "Walking groups and knee pain in older adults\n\n"
         "Knee pain limits the mobility of many older adults, and exercise programmes are often hard to "
         "sustain. We asked whether community walking groups reduce knee pain in older adults. "
@@ -109,14 +117,7 @@ def test_a_plain_abstract_answers_a_yes_no_question_with_findings_only(make_libr
         "Knee pain fell by 31% in the walking groups and by 4% with usual care (p < 0.001). "
         "Adherence to the walking groups was 84% and no serious adverse events occurred. "
         "Community walking groups run by senior centres reduce knee pain in older adults.\n",
-        encoding="utf-8",
-    )
-    library = make_library()
-    ingest(library, [folder], progress=False)
-    from assistant.assistant import Assistant
-
-    answer = Assistant(library.settings, library).ask(
-        "Do community walking groups reduce knee pain in older adults?"
+        WALKING_QUESTION,
     )
     quoted = [c.sentence for c in answer.citations]
     assert any("31%" in q for q in quoted), quoted
