@@ -385,6 +385,27 @@ def test_a_question_asking_for_a_kind_of_sentence_is_answered_by_that_kind():
     assert best.text == sentences[0].text
 
 
+def test_a_question_asking_what_kinds_is_answered_by_a_sentence_listing_several(corpus_assistant):
+    text = (
+        "Partnerships were regarded as mutually beneficial by both sectors. "
+        "The collaborations joined community health clinics, public health offices, and community groups. "
+        "Health systems ranged from multi-state networks to single-site practices."
+    )
+    passage = Passage("p1", text, "a.md", "A")
+    sentences = passage_sentences(passage)
+    scored = [(sentences[0], 0.9), (sentences[1], 0.5), (sentences[2], 0.4)]
+    quoted = [
+        s.text for s, _ in quotable_candidates("Which kinds of organizations took part?", scored, [passage])
+    ]
+    assert quoted == [sentences[1].text, sentences[2].text]  # the list, and the range
+    assert quotable_candidates("Why did organizations take part?", scored, [passage])[0][0] == sentences[0]
+    # with the real pipeline: the study's objective names the kinds of organizations it looked at
+    answer = corpus_assistant.ask(
+        "Which kinds of organizations were collaborating in the relational organizing study?"
+    )
+    assert "community health clinics, public health offices, and community groups" in answer.text
+
+
 def test_a_list_of_members_answers_who_takes_part_not_how():
     text = (
         "CCP includes Reading Hospital, community-based organizations, the Pennsylvania Office of "

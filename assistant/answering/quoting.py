@@ -53,9 +53,14 @@ AIM_SENTENCE = re.compile(
     re.I,
 )
 WHICH_QUESTIONS = re.compile(r"\b(?:what|which)\s+(?:\w+\s+)?questions\b", re.I)
+# "Which kinds of organizations …?" asks for their range: a sentence listing several ("clinics,
+# public health offices, and community groups"), or spanning one ("from multi-state systems to …")
+KINDS_QUESTION = re.compile(r"\b(?:what|which)\s+(?:kinds?|types?|sorts?)\s+of\b", re.I)
+ENUMERATION = re.compile(r"(?:[^,;.]+,){2,}[^,;.]*\b(?:and|or)\b|\branged? from\b[^.]+\bto\b", re.I)
 ASKED_KINDS: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
     (WHICH_QUESTIONS, lambda text: text.rstrip().endswith("?")),
     (AIM_QUESTION, lambda text: bool(AIM_SENTENCE.search(text))),
+    (KINDS_QUESTION, lambda text: bool(ENUMERATION.search(text))),
 ]
 ASKED_KIND_SHARE = 0.2
 # A sentence that only says what its document tells ("In this blog post, we'll share ...", "This
@@ -214,7 +219,8 @@ def quotable_candidates(
     ("the Reading Hospital program"), or describing one ("the relational organizing study"), is
     answered from the documents that mention it. For a question asking a count, a date or a place,
     only the sentences carrying one, when some do: the rest is padding. A question asking for a kind
-    of sentence (the questions a study lists, its aim) is answered by that kind (`ASKED_KINDS`). A
+    of sentence (the questions a study lists, its aim, a list of the kinds asked about) is answered by
+    that kind (`ASKED_KINDS`). A
     sentence that only says what its document tells (`promises_only`), or, unless the question asks
     who takes part, one listing members (`lists_members`), is quoted only when nothing else may be."""
     readable = _reading(passages, passages)
