@@ -585,6 +585,9 @@ def test_a_what_is_question_needs_its_term_as_one_phrase():
     assert key_terms("What is a joint mission and why does it matter?") == ["joint", "mission"]
     assert key_terms("What happens when partners push too fast?") == ["partners", "push", "too", "fast"]
     assert readable_terms("What challenges do CBOs face?", ["challenges", "face"]) == ["challenges"]
+    # prepositions are no topic ("Partly covered: nothing on … through" was shown in the browser)
+    asked = "What do they address through partnerships across sectors?"
+    assert key_terms(asked) == ["address", "partnerships", "sectors"]
     last = "What makes a partnership last after the grant ends?"
     assert readable_terms(last, ["last", "after", "ends"]) == ["last", "ends"]
     every = "Do we need an agreement with every nonprofit?"

@@ -23,6 +23,7 @@ GENERIC = frozenset(
     "tell know known example examples important main key effect effects impact study studies research "
     "report paper authors find found findings work works make made get there their them they any some "
     "one two also other others between among within during new like well based via per versus whether "
+    "through throughout across toward towards upon onto against without "
     # light verbs, particles and fillers: "what came out of it", "how did they go about it"
     "come came comes coming go goes went gone going take took taken takes give gave given gives put "
     "set see saw seen say said says look looks want wants need needs keep kept try tried get got gets "
