@@ -1,9 +1,11 @@
-"""What an answer may quote: never a heading line, a byline or a question, and set-up only when asked for.
+"""What an answer may quote, and how much of it: never a heading line, a byline or a question, and set-up
+only when asked for.
 
 The answer model scores how likely each retrieved sentence answers; these rules then say which of
 them may be quoted at all, from the sentence's place in its document (the heading it sits under,
 or a run-in "METHODS ..." label) and from what the question asks (a count, a part of a study, how
 the study was done). They filter what is quoted only: passages are still ordered by all sentences.
+`choose_sentences` then keeps the best of them and those nearly as likely.
 """
 
 from __future__ import annotations
@@ -220,9 +222,9 @@ def quotable_candidates(
     answered from the documents that mention it. For a question asking a count, a date or a place,
     only the sentences carrying one, when some do: the rest is padding. A question asking for a kind
     of sentence (the questions a study lists, its aim, a list of the kinds asked about) is answered by
-    that kind (`ASKED_KINDS`). A
-    sentence that only says what its document tells (`promises_only`), or, unless the question asks
-    who takes part, one listing members (`lists_members`), is quoted only when nothing else may be."""
+    that kind (`ASKED_KINDS`). A sentence that only says what its document tells (`promises_only`),
+    or, unless the question asks who takes part, one listing members (`lists_members`), is quoted
+    only when nothing else may be."""
     readable = _reading(passages, passages)
     on_topic = [p.id for p in passages if p.source in topic_documents]
     if on_topic:
