@@ -112,6 +112,7 @@ class Candidates:
     sentences: list[Sentence]
     ranking: list[float]  # closeness in meaning; shared words and passage rank break near-ties
     features: np.ndarray  # the answer model's inputs, one row per sentence (ANSWER_FEATURES)
+    finding: np.ndarray  # the finding model's logit for each sentence (below 0: it reads as set-up)
 
 
 def sentence_candidates(
@@ -124,7 +125,7 @@ def sentence_candidates(
     quotable = [p for p in passages if p.quotable]  # reference lists etc. are found, never quoted
     sentences = [s for p in quotable for s in passage_sentences(p) if _long_enough(s.text)]
     if not sentences:
-        return Candidates([], [], np.zeros((0, len(ANSWER_FEATURES))))
+        return Candidates([], [], np.zeros((0, len(ANSWER_FEATURES))), np.zeros(0))
     sentence_vectors = vectors(sentences)
     similarity = sentence_vectors @ query_vector
     finding = finding_logits(sentences, sentence_vectors)
@@ -162,7 +163,7 @@ def sentence_candidates(
                 carried,
             )
         )
-    return Candidates(sentences, ranking, np.array(features))
+    return Candidates(sentences, ranking, np.array(features), finding)
 
 
 def finding_logits(sentences: list[Sentence], sentence_vectors: np.ndarray) -> np.ndarray:
@@ -292,11 +293,10 @@ class ExtractiveAnswerer:
             question, turn.answering, turn.passages, turn.question, turn.topic_documents
         )
         # sentences the finding model reads as set-up (a yes/no answer quotes none after its first)
-        column = ANSWER_FEATURES.index("finding_logit_yes_no")
         setup = {
             (s.passage.id, s.span)
-            for s, row in zip(candidates.sentences, candidates.features, strict=True)
-            if row[column] < 0
+            for s, logit in zip(candidates.sentences, candidates.finding, strict=True)
+            if logit < 0
         }
         quotable = no_setup_after_the_first(question, quotable, lambda s: (s.passage.id, s.span) in setup)
         turn.chosen = choose_sentences(
