@@ -10,6 +10,7 @@ import pytest
 
 from assistant.cli import main
 from assistant.evaluation.devlib import AbstractSection, BenchmarkMissing, build, read_pubmedqa
+from assistant.evaluation.scale import Part, goals_table
 from assistant.library import Library
 from assistant.settings import PROJECT_ROOT, Settings
 
@@ -189,7 +190,32 @@ def test_eval_at_scale_runs_every_part_and_never_retrieves_what_it_left_out(
             record = json.loads(line)
             assert record["left_out"]
             assert not {p["source"] for p in record["retrieved"]} & set(record["left_out"])
-    assert "| pubmedqa-dev, plain paragraphs |" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "| pubmedqa-dev, plain paragraphs |" in report
+    # the goals section reads each goal's value and interval from the same summary
+    left_out = summary["gold, evidence left out"]
+    low, high = left_out["intervals"]["leave_out_abstention"]
+    assert low <= left_out["leave_out_abstention"] <= high
+    assert "## Against issue 14's goals" in report
+    assert "| gold, evidence left out | abstains, evidence left out |" in report
+
+
+def test_goals_table_says_which_goal_is_met_with_its_interval():
+    summaries = {
+        "gold": {
+            "answer_carries_evidence": 0.84,
+            "hit@5": 0.97,
+            "intervals": {"answer_carries_evidence": [0.75, 0.92]},
+        },
+        "pubmedqa-dev": {"setup_share": 0.10, "finding_rate": None},
+    }
+    table = goals_table([Part(name, [], [], summary) for name, summary in summaries.items()])
+    rows = {tuple(cell.strip() for cell in line.split("|")[1:3]): line for line in table.splitlines()[2:]}
+    assert rows[("gold", "answer carries evidence")].endswith("| 0.840 | 0.750–0.920 | ≥ 0.850 | not met |")
+    assert rows[("gold", "hit@5")].endswith("| 0.970 | – | ≥ 0.950 | met |")
+    assert rows[("pubmedqa-dev", "set-up share of quoted sentences")].endswith("| ≤ 0.100 | met |")
+    assert rows[("pubmedqa-dev", "quotes a finding of its own abstract")].endswith("| – | ≥ 0.900 | – |")
+    assert not any(part.startswith("pubmedqa-dev, plain") for part, _ in rows)  # a part not run: no row
 
 
 def test_eval_at_scale_refuses_a_folder_without_a_library(tmp_path, capsys):

@@ -183,7 +183,13 @@ def run_compare(
 def run_at_scale(settings: Settings, out: Path, args: argparse.Namespace) -> int:
     from assistant.evaluation.devlib import BenchmarkMissing
     from assistant.evaluation.questions import QuestionFileError
-    from assistant.evaluation.scale import NotADevelopmentLibrary, run_at_scale, scale_table, write_scale
+    from assistant.evaluation.scale import (
+        NotADevelopmentLibrary,
+        goals_table,
+        run_at_scale,
+        scale_table,
+        write_scale,
+    )
 
     if args.compare is not None or args.model or args.limit or args.save_thresholds:
         return fail(
@@ -205,7 +211,7 @@ def run_at_scale(settings: Settings, out: Path, args: argparse.Namespace) -> int
         + f". Code: {code_version()}. Formulas: evals/README.md."
     )
     write_scale(out, parts, header)
-    print(header + "\n\n" + scale_table(parts))
+    print(header + "\n\n" + scale_table(parts) + "\n\nAgainst issue 14's goals:\n\n" + goals_table(parts))
     print(f"\nwritten: {out / 'report.md'}")
     return 0
 
