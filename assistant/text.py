@@ -31,6 +31,27 @@ def content_words(text: str) -> set[str]:
     return {w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS and len(w) > 2}
 
 
+# Function words of the other languages a question most likely comes in (Spanish, French,
+# Portuguese, German, Italian), none of them an English word.
+OTHER_LANGUAGE_WORDS = frozenset(
+    """
+    el la los las del y que con por para una sus su como cómo qué cuántos cuántas cuál dónde
+    le les des du et est une pour avec dans nous vous comment quels quelles où
+    da os em não uma são quais
+    der die das und mit wie wir ein eine nicht für ist sind welche
+    il della delle che per sono quali
+    """.split()
+)
+
+
+def other_language(text: str) -> bool:
+    """Is the text written in another language than English (in the Latin script): it uses at least
+    two function words of Spanish, French, Portuguese, German or Italian and none of English's.
+    An English keyword query ("stable funding backbone organizations") uses neither kind."""
+    words = set(re.findall(r"[^\W\d_]+", text.lower()))
+    return len(words & OTHER_LANGUAGE_WORDS) >= 2 and not words & STOPWORDS
+
+
 def singular(word: str) -> str:
     """A word lower-cased without its plural ending: "organizations" -> "organization", "cities" -> "city"."""
     word = word.lower()

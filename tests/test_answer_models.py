@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from assistant.answering.abstention import ABSTENTION_FEATURES, abstention_features, lead_over_next
+from assistant.answering.extractive import NOT_ENGLISH_TEXT
 from assistant.answering.findings import ANSWER_FEATURES, TRAITS, finding_features, sentence_traits
 from assistant.answering.models import LinearModel, load_model, save_model
 from assistant.ingest import ingest
+from assistant.text import other_language
 from assistant.types import Passage
 
 
@@ -123,6 +125,31 @@ def test_a_plain_abstract_answers_a_yes_no_question_with_findings_only(make_libr
     assert any("31%" in q for q in quoted), quoted
     # its aim and methods are set-up, quoted before this change ("We asked whether ...")
     assert not any(q.startswith(("We randomized", "Pain was measured", "We asked")) for q in quoted), quoted
+
+
+def test_a_question_in_another_language_is_told_the_assistant_reads_english(corpus_assistant):
+    answer = corpus_assistant.ask("¿Cuál es la mejor receta de pan de masa madre para una panadería?")
+    assert answer.abstained
+    # its words say nothing about what the library lacks ("mejor", "receta" are in no English text)
+    assert NOT_ENGLISH_TEXT in answer.text and answer.uncovered == [] and answer.retrieved
+    english = corpus_assistant.ask("What is the best recipe for sourdough bread for a bakery?")
+    assert english.abstained and NOT_ENGLISH_TEXT not in english.text
+
+
+def test_other_languages_are_told_by_their_function_words_not_by_missing_english_ones():
+    for question in (
+        "¿Cuántas organizaciones de salud participaron en el estudio?",
+        "Comment partager le pouvoir avec une nouvelle organisation?",
+        "Wie teilen wir Macht mit einer neuen Organisation?",
+        "Como compartilhar o poder com uma nova organização?",
+    ):
+        assert other_language(question), question
+    for question in (
+        "Stable funding backbone organizations sustainability cross-sector efforts",  # keywords
+        "Does La Clinica del Pueblo partner with the health department?",  # a Spanish name
+        "访谈探讨了卫生和社会部门合作的哪些方面?",  # another script: the language penalty's business
+    ):
+        assert not other_language(question), question
 
 
 def test_off_topic_question_abstains_naming_what_is_missing(corpus_assistant):

@@ -51,7 +51,7 @@ from assistant.answering.turn import ScoredSentence, Turn
 from assistant.retrieval import SHORT_DOCUMENT_CHUNKS  # an abstract: where position says finding or set-up
 from assistant.sentences import ChunkSentences, encode_passages
 from assistant.store import Embedder
-from assistant.text import content_words
+from assistant.text import content_words, other_language
 from assistant.types import Answer, Citation, Passage
 
 MIN_WORDS = 5  # shorter "sentences" are headings, bylines or fragments
@@ -60,6 +60,14 @@ FACT_SENTENCES = 2  # a count, date or name asked for must be in the answer's fi
 ABSTAIN_TEXT = (
     "The library does not cover this question: no passage answers it closely enough. "
     "The nearest passages are listed below in case they help."
+)
+
+
+# The embedding model (all-MiniLM-L6-v2) was trained on English: a question in another language is
+# matched to passages by the few words it shares with English, if any.
+NOT_ENGLISH_TEXT = (
+    "This question does not seem to be in English. The assistant compares questions with passages "
+    "in English, so asking it in English may find an answer."
 )
 
 
@@ -348,7 +356,11 @@ class ExtractiveAnswerer:
     def abstain(self, turn: Turn, note: str | None = None) -> Answer:
         """Not covered: the nearest passages, and the question's key terms none of them mentions."""
         uncovered = readable_terms(turn.standalone, uncovered_terms(turn.standalone, turn.passages))
-        text = ABSTAIN_TEXT + (f" No passage found mentions {', '.join(uncovered)}." if uncovered else "")
+        if other_language(turn.question):  # its words are no clue to what the library lacks
+            text = f"{ABSTAIN_TEXT} {NOT_ENGLISH_TEXT}"
+            uncovered = []
+        else:
+            text = ABSTAIN_TEXT + (f" No passage found mentions {', '.join(uncovered)}." if uncovered else "")
         return Answer(
             question=turn.question,
             text=text,
