@@ -32,7 +32,8 @@ def content_words(text: str) -> set[str]:
 
 
 # Function words of the other languages a question most likely comes in (Spanish, French,
-# Portuguese, German, Italian), none of them an English word.
+# Portuguese, German, Italian). A few are English words too ("die", "per"), but an English question
+# also uses English function words (STOPWORDS), which rule it out.
 OTHER_LANGUAGE_WORDS = frozenset(
     """
     el la los las del y que con por para una sus su como cómo qué cuántos cuántas cuál dónde
