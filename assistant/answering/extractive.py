@@ -355,11 +355,10 @@ class ExtractiveAnswerer:
 
     def abstain(self, turn: Turn, note: str | None = None) -> Answer:
         """Not covered: the nearest passages, and the question's key terms none of them mentions."""
-        uncovered = readable_terms(turn.standalone, uncovered_terms(turn.standalone, turn.passages))
         if other_language(turn.question):  # its words are no clue to what the library lacks
-            text = f"{ABSTAIN_TEXT} {NOT_ENGLISH_TEXT}"
-            uncovered = []
+            text, uncovered = f"{ABSTAIN_TEXT} {NOT_ENGLISH_TEXT}", []
         else:
+            uncovered = readable_terms(turn.standalone, uncovered_terms(turn.standalone, turn.passages))
             text = ABSTAIN_TEXT + (f" No passage found mentions {', '.join(uncovered)}." if uncovered else "")
         return Answer(
             question=turn.question,
