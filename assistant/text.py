@@ -124,7 +124,20 @@ def _segment(block: str) -> list[str]:
             starts.append(start)
         if start >= 0:
             cursor = start + len(segment)
+    starts = [a for a in starts if not _continues_a_list(block, a)]
     return [block[a:b] for a, b in zip(starts, [*starts[1:], len(block)], strict=True)]
+
+
+# pysbd starts a sentence at every list item, inline ones too: "... at an early stage, (a) major
+# issues ..., (b) persons ..." became fragments an answer quoted. An item after text that has not
+# ended its sentence continues that sentence (items on lines of their own are split by the line).
+# Stores ingested before keep their chunks; the answerer pools such a chunk's sentences anew.
+LIST_ITEM = re.compile(r"\(?(?:[0-9]{1,2}|[ivxIVX]{1,4}|[a-zA-Z])\)\s")
+ENDS_SENTENCE = re.compile(r"[.!?。！？][\"'”’)\]]*\s*$")
+
+
+def _continues_a_list(block: str, start: int) -> bool:
+    return start > 0 and bool(LIST_ITEM.match(block, start)) and not ENDS_SENTENCE.search(block[:start])
 
 
 # The plain case, without pysbd (5 ms a block): every ".", "?" ends a sentence before a capital, or is a

@@ -109,6 +109,26 @@ def test_sentences_from_split_sentences_rebuild_the_text(abstracts):
     assert split_sentences("One line\nTwo line. Three.\n\n") == ["One line", "Two line.", "Three."]
 
 
+def test_an_inline_list_stays_in_its_sentence():
+    """pysbd starts a sentence at each "(a)", "(b)": items inside a sentence were quoted as fragments."""
+    text = (
+        "Surveys are a useful tool to identify, at an early stage, (a) major issues, (b) persons who play "
+        "a major role, and (c) obstacles. By surveying leaders, studies respond to needs."
+    )
+    first, second = text[: text.index(" By")], "By surveying leaders, studies respond to needs."
+    assert split_sentences(text) == [first, second]
+    assert split_sentences("Risk was higher for 1) older women; and 2) younger women. Done.") == [
+        "Risk was higher for 1) older women; and 2) younger women.",
+        "Done.",
+    ]
+    # An item after a finished sentence, or on a line of its own, still starts a sentence.
+    assert split_sentences("We found more cases. (b) Fewer deaths were seen.") == [
+        "We found more cases.",
+        "(b) Fewer deaths were seen.",
+    ]
+    assert split_sentences("Aims:\n(1) To examine effects.") == ["Aims:", "(1) To examine effects."]
+
+
 def test_run_on_text_long_words_and_long_titles_still_fit(count, tokenizer):
     url = "https://example.org/" + "a1b2c3/" * 600  # one 4,000-character word
     run_on = " ".join(f"word{n}" for n in range(3000))  # no sentence end at all

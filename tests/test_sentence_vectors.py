@@ -139,3 +139,18 @@ def test_a_passage_with_none_stored_is_pooled_the_same_way_at_question_time(corp
     stored = SentenceVectors(embedder, corpus_library.sentence_vectors)(sentence_list)
     made_now = SentenceVectors(embedder)(sentence_list)
     assert np.allclose((stored * made_now).sum(axis=1), 1, atol=1e-3)
+
+
+def test_stored_spans_that_no_longer_match_the_sentences_are_encoded_anew(embedder):
+    """A store made when sentences were split otherwise (an inline list cut into items) still answers:
+    the passage is pooled again at question time instead of failing on a span it lacks."""
+    text = "Surveys identify (a) major issues, (b) key people, and (c) obstacles. They help plan."
+    passage = Passage("listed", text, "listed.txt", "Listed")
+    old_split = sentences.ChunkSentences(
+        np.array([[0, 34], [35, 69], [70, 83]], dtype=np.int32), np.ones((3, 384), dtype=np.float16)
+    )
+    sentence_list = passage_sentences(passage)
+    assert sentence_list[0].text.endswith("(c) obstacles.")
+    vectors = SentenceVectors(embedder, lambda ids: {"listed": old_split})(sentence_list)
+    made_now = SentenceVectors(embedder)(sentence_list)
+    assert np.allclose((vectors * made_now).sum(axis=1), 1, atol=1e-3)

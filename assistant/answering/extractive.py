@@ -79,8 +79,9 @@ class SentenceVectors:
 
     Read from the vectors stored with each chunk at ingest (assistant/sentences.py), so answering a
     question embeds only the question. A passage with none stored (a store not yet upgraded by an
-    ingest, a passage from elsewhere) is run through the model here, the same way, and kept in a
-    small LRU cache. A feature function (e.g. a fitted finding classifier) takes them from here too.
+    ingest, a passage from elsewhere) or stored when its sentences were split otherwise is run through
+    the model here, the same way, and kept in a small LRU cache. A feature function (e.g. a fitted
+    finding classifier) takes them from here too.
     """
 
     def __init__(self, embedder: Embedder, stored: StoredSentences | None = None, size: int = 2000) -> None:
@@ -93,7 +94,8 @@ class SentenceVectors:
         passages = {s.passage.id: s.passage for s in sentences}
         found = self.stored(list(passages)) if self.stored and sentences else {}
         spans = {chunk_id: made.by_span() for chunk_id, made in found.items()}
-        spans |= self.encode([p for i, p in passages.items() if i not in spans])
+        stale = {s.passage.id for s in sentences if s.span not in spans.get(s.passage.id, {})}
+        spans |= self.encode([p for i, p in passages.items() if i in stale])
         return np.stack([spans[s.passage.id][s.span] for s in sentences]).astype(np.float32)
 
     def encode(self, passages: list[Passage]) -> dict[str, dict[tuple[int, int], np.ndarray]]:
