@@ -124,20 +124,28 @@ def _segment(block: str) -> list[str]:
             starts.append(start)
         if start >= 0:
             cursor = start + len(segment)
-    starts = [a for a in starts if not _continues_a_list(block, a)]
+    starts = [a for a in starts if not _continues_the_sentence(block, a)]
     return [block[a:b] for a, b in zip(starts, [*starts[1:], len(block)], strict=True)]
 
 
 # pysbd starts a sentence at every list item, inline ones too: "... at an early stage, (a) major
 # issues ..., (b) persons ..." became fragments an answer quoted. An item after text that has not
 # ended its sentence continues that sentence (items on lines of their own are split by the line).
-# Stores ingested before keep their chunks; the answerer pools such a chunk's sentences anew.
+# So does a segment opening with a lower-case function word or a "/", ",", ")", which no sentence
+# does: pysbd ends one at an unknown abbreviation ("PSA was below 0.4 ng./ml. in 64.8% of …").
+# Chunks change where a boundary fell inside such a sentence: CHUNKER_VERSION 4 re-chunks stores.
 LIST_ITEM = re.compile(r"\(?(?:[0-9]{1,2}|[ivxIVX]{1,4}|[a-zA-Z])\)\s")
 ENDS_SENTENCE = re.compile(r"[.!?。！？][\"'”’)\]]*\s*$")
+LOWER_WORD = re.compile(r"[a-z]+\b")
 
 
-def _continues_a_list(block: str, start: int) -> bool:
-    return start > 0 and bool(LIST_ITEM.match(block, start)) and not ENDS_SENTENCE.search(block[:start])
+def _continues_the_sentence(block: str, start: int) -> bool:
+    if start == 0:
+        return False
+    if LIST_ITEM.match(block, start):
+        return not ENDS_SENTENCE.search(block[:start])
+    word = LOWER_WORD.match(block, start)
+    return (bool(word) and word[0] in STOPWORDS) or block[start] in "/,;:%)]"
 
 
 # The plain case, without pysbd (5 ms a block): every ".", "?" ends a sentence before a capital, or is a

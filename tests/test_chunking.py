@@ -121,6 +121,12 @@ def test_an_inline_list_stays_in_its_sentence():
         "Risk was higher for 1) older women; and 2) younger women.",
         "Done.",
     ]
+    # pysbd ends a sentence at an abbreviation it does not know; no sentence opens with "/" or "in".
+    assert split_sentences("PSA was below 0.4 ng./ml. in 64.8% of the patients. Survival was the same.") == [
+        "PSA was below 0.4 ng./ml. in 64.8% of the patients.",
+        "Survival was the same.",
+    ]
+    assert split_sentences("Levels rose. pol mu forms foci.") == ["Levels rose.", "pol mu forms foci."]
     # An item after a finished sentence, or on a line of its own, still starts a sentence.
     assert split_sentences("We found more cases. (b) Fewer deaths were seen.") == [
         "We found more cases.",
