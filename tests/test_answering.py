@@ -621,6 +621,15 @@ def test_bylines_and_unmarked_headings_are_never_quoted():
     assert byline in [s.text for s in sentences if by_authors(s)]
 
 
+def test_a_web_address_is_not_a_word_of_a_quotable_sentence():
+    from assistant.answering.extractive import _long_enough
+
+    assert not _long_enough("See Video Abstract at http://links.lww.com/DCR/A446.")
+    assert not _long_enough("More at www.example.org/partners/report.pdf today.")
+    assert _long_enough("Visit www.cbo.org for the partnership's intake form.")  # five words besides it
+    assert _long_enough("Laminoplasty may limit extension ROM.")
+
+
 def test_a_city_asked_for_is_not_answered_with_a_region():
     region = "Three collaborations worked in the Northwestern United States."
     assert _fact_gap("Which cities were the collaborations in?", region)

@@ -55,6 +55,7 @@ from assistant.text import content_words, other_language
 from assistant.types import Answer, Citation, Passage
 
 MIN_WORDS = 5  # shorter "sentences" are headings, bylines or fragments
+WEB_ADDRESS = re.compile(r"https?://|www\.|\.(?:com|org|gov|edu|net)\b", re.I)
 MIN_CJK_CHARACTERS = 10  # the same for Chinese, Japanese or Korean, written without spaces
 FACT_SENTENCES = 2  # a count, date or name asked for must be in the answer's first two sentences
 ABSTAIN_TEXT = (
@@ -248,8 +249,10 @@ def rerank_passages(passages: list[Passage], scored: list[ScoredSentence]) -> li
 
 
 def _long_enough(sentence: str) -> bool:
-    """A sentence, not a heading or a fragment: by its words, or by its characters in CJK scripts."""
-    return len(sentence.split()) >= MIN_WORDS or len(CJK.findall(sentence)) >= MIN_CJK_CHARACTERS
+    """A sentence, not a heading or a fragment: by its words, or by its characters in CJK scripts.
+    A web address is no word ("See Video Abstract at http://links.lww.com/…" says nothing)."""
+    words = [w for w in sentence.split() if not WEB_ADDRESS.search(w)]
+    return len(words) >= MIN_WORDS or len(CJK.findall(sentence)) >= MIN_CJK_CHARACTERS
 
 
 def _is_cjk(text: str) -> bool:
