@@ -29,6 +29,7 @@ from assistant.sentences import (
 )
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store import Embedder, StoreFull, VectorStore, is_disk_full
+from assistant.text import sentence_spans
 from assistant.types import Passage
 
 log = logging.getLogger(__name__)
@@ -191,13 +192,39 @@ class Library:
 
     def write(self, documents: Documents, embedded: Embedded | None = None) -> None:
         """Embed and store documents in place of their old versions, crash-safe (see the module doc).
-        Each chunk's sentence vectors are made in the same pass and travel with it."""
+        Each chunk's sentence vectors are made in the same pass and travel with it; a chunk that
+        reads as one of its document's stored chunks keeps that one's vectors."""
         chunks = [(record, p) for record, passages in documents for p in passages]
         if not chunks:
             return
         self._check_space(len(chunks))
-        vectors, sentences = self._embed([p for _, p in chunks], embedded)
-        self._store(documents, chunks, vectors, sentences)
+        passages = [p for _, p in chunks]
+        by_text = self._unchanged_chunks([record.key for record, _ in documents])
+        new = [p for p in passages if _key(p) not in by_text]
+        if embedded and len(new) < len(passages):
+            embedded(len(passages) - len(new))  # unchanged chunks count as done on the progress bar
+        if new:
+            new_vectors, new_sentences = self._embed(new, embedded)
+            by_text |= {_key(p): (v, s) for p, v, s in zip(new, new_vectors, new_sentences, strict=True)}
+        vectors = np.stack([by_text[_key(p)][0] for p in passages])
+        self._store(documents, chunks, vectors, [by_text[_key(p)][1] for p in passages])
+
+    def _unchanged_chunks(self, keys: list[str]) -> dict[str, tuple[np.ndarray, ChunkSentences]]:
+        """The stored vectors of these documents' chunks, by embedding text: a chunk that reads the
+        same after a re-chunk (a new chunker) or an edit elsewhere in its file is not embedded again.
+        Only chunks whose sentence vectors are of today's version (so of today's model) and whose
+        sentences are split as today count."""
+        old_ids = sorted(set().union(*(self.catalog.chunk_ids(key) for key in keys)))
+        if not old_ids:
+            return {}
+        stored = self.sentence_vectors(old_ids)
+        vectors = self.vectors.embeddings([i for i in old_ids if i in stored])
+        kept = {}
+        for chunk_id, passage in self.catalog.passages(vectors).items():
+            made = stored[chunk_id]
+            if [tuple(span) for span in made.spans.tolist()] == [s for _, s in sentence_spans(passage.text)]:
+                kept[_key(passage)] = (vectors[chunk_id], made)
+        return kept
 
     def write_embedded(
         self, documents: Documents, vectors: np.ndarray, sentences: Sequence[ChunkSentences | None]
@@ -331,3 +358,7 @@ class Library:
             self.vectors.delete(sorted(set(ids) - self.catalog.chunk_ids()))
         except Exception:
             log.warning("could not remove the vectors of a failed write; the next ingest will", exc_info=True)
+
+
+def _key(passage: Passage) -> str:
+    return embedding_text(passage.title, passage.section, passage.text)

@@ -154,3 +154,34 @@ def test_stored_spans_that_no_longer_match_the_sentences_are_encoded_anew(embedd
     vectors = SentenceVectors(embedder, lambda ids: {"listed": old_split})(sentence_list)
     made_now = SentenceVectors(embedder)(sentence_list)
     assert np.allclose((vectors * made_now).sum(axis=1), 1, atol=1e-3)
+
+
+def test_an_edited_document_embeds_only_the_chunks_that_changed(make_library, model_passes, tmp_path):
+    """A chunk that reads as before (an edit elsewhere in its file, or a new chunker that cut it the
+    same way) keeps its stored vectors: the model sees only the new text."""
+    document = tmp_path / "findings.md"
+    document.write_text((CORPUS / "communities-joined-in-action-findings.md").read_text(encoding="utf-8"))
+    library = make_library()
+    ingest(library, [document], progress=False)
+    before = {
+        embedding_text(p.title, p.section, p.text): p.id
+        for p in library.catalog.passages(library.catalog.chunk_ids()).values()
+    }
+    old_vectors = library.vectors.embeddings(list(before.values()))
+    model_passes.clear()
+
+    added = "\n\n## A note added later\n\nThe coalition met again in the spring and agreed on new goals.\n"
+    document.write_text(document.read_text(encoding="utf-8") + added)
+    report = ingest(library, [document], progress=False)
+    assert report.count("updated") == 1
+    after = library.catalog.passages(library.catalog.chunk_ids()).values()
+    texts = {embedding_text(p.title, p.section, p.text): p.id for p in after}
+    changed = [t for t in texts if t not in before]
+    assert changed and len(changed) < len(texts) / 2
+    assert sorted(model_passes) == sorted(changed)  # only new text went through the model
+    new_vectors = library.vectors.embeddings(list(texts.values()))
+    for text in set(texts) & set(before):
+        assert np.allclose(new_vectors[texts[text]], old_vectors[before[text]])
+    stored = library.sentence_vectors(list(texts.values()))
+    assert set(stored) == set(texts.values())  # every chunk, kept or new, has its sentence vectors
+    assert library.vectors.all_ids() == library.catalog.chunk_ids()
