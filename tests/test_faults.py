@@ -30,7 +30,7 @@ def abstracts(n: int) -> list[str]:
 
 
 def write_version(folder: Path, version: int, texts: list[str]) -> None:
-    """All files rewritten with new content, every paragraph changed (a chunk that reads as before
+    """All files rewritten with new content, every sentence changed (a chunk that reads as before
     keeps its vectors, and the kills must land while chunks are embedded); two files left out (so
     --prune has work)."""
     for old in folder.glob("*.txt"):
@@ -38,7 +38,7 @@ def write_version(folder: Path, version: int, texts: list[str]) -> None:
     left_out = set(random.Random(version).sample(range(FILES), 2))
     for i in range(FILES):
         if i not in left_out:
-            body = "\n\n".join(f"(Version {version}.) {text}" for text in texts[3 * i : 3 * i + 3])
+            body = "\n\n".join(text.replace(". ", f". (v{version}) ") for text in texts[3 * i : 3 * i + 3])
             text = f"Version {version} of file {i}.\n\n{body}"
             (folder / f"doc{i:02d}.txt").write_text(text, encoding="utf-8")
 
