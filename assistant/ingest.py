@@ -35,11 +35,13 @@ WRITE_BATCH_CHUNKS = 1024
 
 class WriteQueue:
     """Parsed documents waiting to be embedded and stored together, a batch at a time, in the
-    caller's thread (a background embedding thread was slower on 2 cores: benchmarks/README.md)."""
+    caller's thread (a background embedding thread was slower on 2 cores: benchmarks/README.md).
+    `write` returns how many chunks kept their stored vectors; `kept` sums them."""
 
-    def __init__(self, write: Callable[[Documents], None]) -> None:
+    def __init__(self, write: Callable[[Documents], int]) -> None:
         self.write = write
         self.items: Documents = []
+        self.kept = 0
 
     def __enter__(self) -> WriteQueue:
         return self
@@ -56,7 +58,7 @@ class WriteQueue:
     def flush(self) -> None:
         if self.items:
             batch, self.items = self.items, []
-            self.write(batch)
+            self.kept += self.write(batch)
 
 
 def document_key(path: Path) -> str:
@@ -117,6 +119,7 @@ def ingest(
             for job, outcome in parsed:
                 results[job.path] = _queue(library, job.path, outcome, pending, bar)
         _complete_sentence_vectors(library, bar)
+    report.chunks_kept = pending.kept
     for path in files:
         result = results[path]
         report.files.append(result)
@@ -172,6 +175,7 @@ def add_documents(
             report.files.append(FileResult(document.source, status, len(passages)))
             report.chunks_written += len(passages)
         _complete_sentence_vectors(library, bar)
+    report.chunks_kept = pending.kept
     report.seconds = time.perf_counter() - started
     return report
 

@@ -190,13 +190,14 @@ class Library:
         self.vectors.delete(sorted(orphans))
         return len(orphans)
 
-    def write(self, documents: Documents, embedded: Embedded | None = None) -> None:
+    def write(self, documents: Documents, embedded: Embedded | None = None) -> int:
         """Embed and store documents in place of their old versions, crash-safe (see the module doc).
         Each chunk's sentence vectors are made in the same pass and travel with it; a chunk that
-        reads as one of its document's stored chunks keeps that one's vectors."""
+        reads as one of its document's stored chunks keeps that one's vectors. Returns how many
+        chunks kept their vectors (were not embedded)."""
         chunks = [(record, p) for record, passages in documents for p in passages]
         if not chunks:
-            return
+            return 0
         self._check_space(len(chunks))
         passages = [p for _, p in chunks]
         by_text = self._unchanged_chunks([record.key for record, _ in documents])
@@ -208,6 +209,7 @@ class Library:
             by_text |= {_key(p): (v, s) for p, v, s in zip(new, new_vectors, new_sentences, strict=True)}
         vectors = np.stack([by_text[_key(p)][0] for p in passages])
         self._store(documents, chunks, vectors, [by_text[_key(p)][1] for p in passages])
+        return len(passages) - len(new)
 
     def _unchanged_chunks(self, keys: list[str]) -> dict[str, tuple[np.ndarray, ChunkSentences]]:
         """The stored vectors of these documents' chunks, by embedding text: a chunk that reads the

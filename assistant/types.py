@@ -191,6 +191,7 @@ class FileResult:
 class IngestReport:
     files: list[FileResult] = field(default_factory=list)
     chunks_written: int = 0
+    chunks_kept: int = 0  # of those written, how many read as before and kept their vectors
     seconds: float = 0.0
 
     def count(self, status: str) -> int:
@@ -205,4 +206,7 @@ class IngestReport:
             f"{self.count(s)} {s}"
             for s in ("added", "updated", "unchanged", "duplicate", "removed", "skipped")
         ]
-        return f"{', '.join(parts)}; {self.chunks_written} chunks written in {self.seconds:.1f} s"
+        written = f"{self.chunks_written} chunks written"
+        if self.chunks_kept:
+            written += f" ({self.chunks_written - self.chunks_kept} embedded, {self.chunks_kept} reused)"
+        return f"{', '.join(parts)}; {written} in {self.seconds:.1f} s"

@@ -179,6 +179,9 @@ def test_an_edited_document_embeds_only_the_chunks_that_changed(make_library, mo
     changed = [t for t in texts if t not in before]
     assert changed and len(changed) < len(texts) / 2
     assert sorted(model_passes) == sorted(changed)  # only new text went through the model
+    reused = len(texts) - len(changed)
+    assert report.chunks_kept == reused
+    assert f"({len(changed)} embedded, {reused} reused)" in report.summary()
     new_vectors = library.vectors.embeddings(list(texts.values()))
     for text in set(texts) & set(before):
         assert np.allclose(new_vectors[texts[text]], old_vectors[before[text]])
