@@ -16,7 +16,7 @@ from pathlib import Path
 from assistant.text import split_sentences
 from assistant.types import LoadedDocument, Passage, Section
 
-CHUNKER_VERSION = 4  # bump when chunk boundaries or texts change: stores re-chunk on next ingest
+CHUNKER_VERSION = 5  # bump when chunk boundaries or texts change: stores re-chunk on next ingest
 MODEL_WINDOW = 256  # all-MiniLM-L6-v2 reads at most 256 word pieces, [CLS] and [SEP] included
 TITLE_TOKENS = 48  # a longer title is cut for embedding (1 in 200 SciFact titles is longer)
 HEADING_TOKENS = 24  # a longer "heading" is cut (often a whole paragraph styled as a heading)

@@ -133,10 +133,14 @@ def _segment(block: str) -> list[str]:
 # ended its sentence continues that sentence (items on lines of their own are split by the line).
 # So does a segment opening with a lower-case function word or a "/", ",", ")", which no sentence
 # does: pysbd ends one at an unknown abbreviation ("PSA was below 0.4 ng./ml. in 64.8% of …").
-# Chunks change where a boundary fell inside such a sentence: CHUNKER_VERSION 4 re-chunks stores.
+# And a lower-case word after a short capitalized abbreviation is a species name, not a sentence:
+# "An. gambiae", "Staph. aureus" (pysbd knows only single letters, "S. aureus").
+# Chunks change where a boundary fell inside such a sentence: CHUNKER_VERSION 4 (lists) and 5
+# (species) re-chunk stores.
 LIST_ITEM = re.compile(r"\(?(?:[0-9]{1,2}|[ivxIVX]{1,4}|[a-zA-Z])\)\s")
 ENDS_SENTENCE = re.compile(r"[.!?。！？][\"'”’)\]]*\s*$")
 LOWER_WORD = re.compile(r"[a-z]+\b")
+SHORT_CAPITALIZED_ABBREVIATION = re.compile(r"(?:^|\s)[A-Z][a-z]{0,4}\.\s*$")
 
 
 def _continues_the_sentence(block: str, start: int) -> bool:
@@ -145,7 +149,9 @@ def _continues_the_sentence(block: str, start: int) -> bool:
     if LIST_ITEM.match(block, start):
         return not ENDS_SENTENCE.search(block[:start])
     word = LOWER_WORD.match(block, start)
-    return (bool(word) and word[0] in STOPWORDS) or block[start] in "/,;:%)]"
+    if word and (word[0] in STOPWORDS or SHORT_CAPITALIZED_ABBREVIATION.search(block[:start])):
+        return True
+    return block[start] in "/,;:%)]"
 
 
 # The plain case, without pysbd (5 ms a block): every ".", "?" ends a sentence before a capital, or is a

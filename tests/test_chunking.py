@@ -127,6 +127,13 @@ def test_an_inline_list_stays_in_its_sentence():
         "Survival was the same.",
     ]
     assert split_sentences("Levels rose. pol mu forms foci.") == ["Levels rose.", "pol mu forms foci."]
+    # A species abbreviated to a short capitalized word ends no sentence; a lower-case gene name may
+    # still start one.
+    assert split_sentences("Larvae of An. gambiae were caught. Staph. aureus grew. mRNA rose.") == [
+        "Larvae of An. gambiae were caught.",
+        "Staph. aureus grew.",
+        "mRNA rose.",
+    ]
     # An item after a finished sentence, or on a line of its own, still starts a sentence.
     assert split_sentences("We found more cases. (b) Fewer deaths were seen.") == [
         "We found more cases.",
