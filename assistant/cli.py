@@ -181,24 +181,35 @@ def no_bench(args: argparse.Namespace) -> int:
 
 
 def render_answer(answer) -> str:
+    """An answer for the terminal: its text, coverage and notes, then its sources (or, when it
+    abstains, the nearest passages), each with the same reference line as the chat UI."""
+    from assistant.ui.rendering import cited_sources, coverage, reference  # no gradio: plain formatting
+
     lines = [answer.text, ""]
+    _, label, _ = coverage(answer)
+    if answer.coverage == "partial" and not answer.abstained:
+        lines.append(f"coverage: {label}")
     lines += [f"note: {note}" for note in answer.notes]
     if answer.abstained:
         lines.append("Nearest passages:")
         for passage in answer.retrieved[:3]:
-            lines.append(f"  - {passage.title} ({passage.location}): {passage.text[:160]}…")
+            lines += [f"  - {reference(passage)}", f"      {snippet(passage)}"]
         return "\n".join(lines)
     lines.append("Sources:")
-    seen: set[int] = set()
-    for citation in answer.citations:
-        if citation.number in seen:
-            continue
-        seen.add(citation.number)
-        where = f", {citation.location}" if citation.location else ""
-        flag = "" if citation.supported else " (not supported by this passage)"
-        lines.append(f"  [{citation.number}] {citation.title}{where}{flag}")
-        lines.append(f"      “{citation.sentence}”")
+    for source in cited_sources(answer.citations):
+        flag = "" if source.supported else " (not supported by this passage)"
+        lines.append(f"  [{source.number}] {reference(source.passage, source.location)}{flag}")
+        lines += [f"      “{sentence}”" for sentence in source.sentences]
     return "\n".join(lines)
+
+
+def snippet(passage, length: int = 200) -> str:
+    """The passage's opening text on one line, without the heading it starts with, cut at a word."""
+    text = " ".join(passage.text.split())
+    heading = " ".join(passage.section.split())
+    if heading and text.startswith(heading + " "):
+        text = text[len(heading) + 1 :]
+    return text if len(text) <= length else text[:length].rsplit(" ", 1)[0] + " …"
 
 
 if __name__ == "__main__":

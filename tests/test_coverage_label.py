@@ -134,3 +134,24 @@ def test_coverage_label_agrees_with_the_abstention_decision_on_the_gold_set(corp
         assert data["abstained"] == answer.abstained
         assert data["coverage"] == ("not_covered" if answer.abstained else kind)  # /ask and ask --json
     assert {"answered", "not_covered"} <= kinds  # the gold set has both
+
+
+def test_the_terminal_answer_shows_coverage_each_quoted_sentence_and_clean_nearest_passages(corpus_assistant):
+    from assistant.cli import render_answer
+
+    answer = corpus_assistant.ask("What makes multisector partnerships last after the grant ends?")
+    shown = render_answer(answer)
+    assert answer.coverage == "partial" and "coverage: Partly covered: nothing on" in shown
+    for citation in answer.citations:  # two sentences of one passage: both under its number
+        assert f"“{citation.sentence}”" in shown
+    first = answer.citations[0]
+    assert f"[{first.number}] {rendering.reference(first.passage, first.location)}" in shown
+
+    abstained = render_answer(corpus_assistant.ask(SOURDOUGH))
+    nearest = abstained.split("Nearest passages:\n", 1)[1].splitlines()
+    assert len(nearest) == 6  # three passages, each a reference line and a one-line snippet
+    for reference_line, snippet in zip(nearest[::2], nearest[1::2], strict=True):
+        assert reference_line.startswith("  - ") and " — " in reference_line
+        assert snippet.startswith("      ") and "\n" not in snippet and len(snippet) <= 210
+        title_and_location = reference_line.rsplit(", ", 1)
+        assert not snippet.strip().startswith(title_and_location[-1] + " ")  # the heading is not repeated
