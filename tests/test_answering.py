@@ -196,6 +196,10 @@ def test_set_up_is_quoted_for_a_question_about_the_study_or_the_fact_it_carries(
     # nor does a partnership measuring its own work; the study's measures do
     assert measures not in _quotable_sentences("How should a partnership measure its impact?")
     assert measures in _quotable_sentences("What measures did the researchers use?")
+    # a question naming the study but asking what it found is answered by findings
+    assert measures not in _quotable_sentences("What did the study find?")
+    assert measures not in _quotable_sentences("What were the study's main findings on CBOs?")
+    assert measures in _quotable_sentences("What did the study set out to learn?")
 
 
 def test_a_fact_question_quotes_only_the_sentences_carrying_such_a_fact():

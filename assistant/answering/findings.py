@@ -41,6 +41,17 @@ STUDY_QUESTION = re.compile(
     r"conduct\w*|trial|setting)\b",
     re.I,
 )
+# "What did the relational organizing study find?" names the study but asks for what it found.
+FINDINGS_ASKED = re.compile(
+    r"\bwhat (?:did|does|do|have|has) (?:[\w’'-]+\s+){0,6}?(?:find|found|show|shown|conclude)\b"
+    r"|\b(?:findings?|results?|conclusions?|lessons learned)\b",
+    re.I,
+)
+
+
+def asks_how_the_study_was_done(question: str) -> bool:
+    """The question asks about a study's aim, design, data or people, not about what it found."""
+    return bool(STUDY_QUESTION.search(question)) and not FINDINGS_ASKED.search(question)
 # Cue phrases, each one feature: what results, conclusions and advice say, and what set-up says.
 CUES = {
     "number": r"\d",

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from assistant.answering.citations import Sentence
 from assistant.answering.coverage import described_documents
 from assistant.answering.facts import fact_check, gives_what_is_asked
-from assistant.answering.findings import STUDY_QUESTION, is_open_question, is_setup_heading
+from assistant.answering.findings import asks_how_the_study_was_done, is_open_question, is_setup_heading
 from assistant.answering.names import naming_documents
 from assistant.answering.turn import ScoredSentence
 from assistant.retrieval import SHORT_DOCUMENT_CHUNKS
@@ -169,7 +169,7 @@ def quotable_for(
     was done that asks for no such fact, at all. A question naming a part of the study (objective,
     design...) is answered from under that part's heading when one of the `candidates` sits there."""
     own_words = own_words or question  # a follow-up's own words: its appended topic terms ask nothing
-    about_the_study = bool(STUDY_QUESTION.search(own_words))
+    about_the_study = asks_how_the_study_was_done(own_words)
     has_fact = fact_check(question)  # the standalone question: names the topic supplies are no answer
     about_questions = bool(QUESTIONS_QUESTION.search(own_words))
     about_authors = bool(AUTHORS_QUESTION.search(own_words))
@@ -258,7 +258,7 @@ def no_setup_after_the_first(
     an abstract's sentences the finding model reads as set-up (aims, methods, who took part). Only
     in abstract-sized documents, where that model was fitted; a question on how the study was done
     keeps them."""
-    if is_open_question(question) or STUDY_QUESTION.search(question):
+    if is_open_question(question) or asks_how_the_study_was_done(question):
         return quotable
 
     def dropped(sentence: Sentence) -> bool:
