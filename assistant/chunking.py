@@ -63,7 +63,7 @@ def chunk_document(
     over), nor mixes quotable text with a reference list. `section` is the heading the chunk starts under;
     `headings` are the heading lines inside it, with their offsets, so a citation can name its own section.
     """
-    title = _clip(str(document.metadata.get("title", document.source)), count_tokens, TITLE_TOKENS)
+    title = chunk_title(str(document.metadata.get("title", document.source)), count_tokens)
     sections = [replace(s, heading=_clip(s.heading, count_tokens, HEADING_TOKENS)) for s in document.sections]
     units = [
         (piece, kind, section)
@@ -97,6 +97,12 @@ def chunk_document(
     if chunk:
         passages.append(_passage(document, chunk, title, len(passages)))
     return passages
+
+
+def chunk_title(document_title: str, count_tokens: TokenCounter) -> str:
+    """The document title as its chunks carry it and the model reads it: spaces normalized, a long
+    one cut. The catalog keeps the document's own title, for display."""
+    return _clip(document_title, count_tokens, TITLE_TOKENS)
 
 
 def _clip(text: str, count_tokens: TokenCounter, limit: int) -> str:

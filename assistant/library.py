@@ -13,13 +13,13 @@ import math
 import re
 import shutil
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from assistant.catalog import Catalog, DocumentRecord, SentenceRow
-from assistant.chunking import CHUNKER_VERSION, embedding_text
+from assistant.chunking import CHUNKER_VERSION, chunk_title, embedding_text, token_counter
 from assistant.sentences import (
     METADATA_KEY,
     METADATA_VERSION_KEY,
@@ -222,10 +222,13 @@ class Library:
         stored = self.sentence_vectors(old_ids)
         vectors = self.vectors.embeddings([i for i in old_ids if i in stored])
         kept = {}
+        count = token_counter(self.settings.model_path)
         for chunk_id, passage in self.catalog.passages(vectors).items():
             made = stored[chunk_id]
             if [tuple(span) for span in made.spans.tolist()] == [s for _, s in sentence_spans(passage.text)]:
-                kept[_key(passage)] = (vectors[chunk_id], made)
+                # a stored passage carries its document's own title; the model read the chunk's
+                embedded_as = replace(passage, title=chunk_title(passage.title, count))
+                kept[_key(embedded_as)] = (vectors[chunk_id], made)
         return kept
 
     def write_embedded(

@@ -52,6 +52,8 @@ FINDINGS_ASKED = re.compile(
 def asks_how_the_study_was_done(question: str) -> bool:
     """The question asks about a study's aim, design, data or people, not about what it found."""
     return bool(STUDY_QUESTION.search(question)) and not FINDINGS_ASKED.search(question)
+
+
 # Cue phrases, each one feature: what results, conclusions and advice say, and what set-up says.
 CUES = {
     "number": r"\d",
