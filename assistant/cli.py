@@ -8,10 +8,14 @@ import json
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import assistant  # noqa: F401  (sets the offline environment first)
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store import StoreUnavailable
+
+if TYPE_CHECKING:
+    from assistant.types import Answer, Passage
 
 BENCHMARKS = PROJECT_ROOT / "benchmarks"  # the checkout's benchmark scripts, beside the package
 
@@ -180,7 +184,7 @@ def no_bench(args: argparse.Namespace) -> int:
     return 2
 
 
-def render_answer(answer) -> str:
+def render_answer(answer: Answer) -> str:
     """An answer for the terminal: its text, coverage and notes, then its sources (or, when it
     abstains, the nearest passages), each with the same reference line as the chat UI."""
     from assistant.ui.rendering import cited_sources, coverage, reference  # no gradio: plain formatting
@@ -203,7 +207,7 @@ def render_answer(answer) -> str:
     return "\n".join(lines)
 
 
-def snippet(passage, length: int = 200) -> str:
+def snippet(passage: Passage, length: int = 200) -> str:
     """The passage's opening text on one line, without the heading it starts with, cut at a word."""
     text = " ".join(passage.text.split())
     heading = " ".join(passage.section.split())
