@@ -2,6 +2,7 @@
 
     python evals/train_answering.py --data-dir DEVLIB --plain-data-dir PLAIN --corpus-store CORPUS_STORE
     python evals/train_answering.py --data-dir DEVLIB --only answer --only select
+    python evals/train_answering.py --data-dir DEVLIB --corpus-store CORPUS_STORE --only abstain-thresholds
 
 DEVLIB is the development library (`assistant devlib`), PLAIN its plain twin (`--plain`);
 CORPUS_STORE a data dir holding corpus/ alone (`ASSISTANT_DATA_DIR=... assistant ingest corpus`).
@@ -17,7 +18,9 @@ Steps, in order (evals/README.md, "The answer step's fitted models"):
 4. abstain: does the library cover the question, fitted on the tune questions asked as they are
    (covered) and with their evidence documents left out, plus the gold set's off-topic questions
    (not covered), on the development library and on the corpus store; the threshold keeps
-   answering TARGET_ANSWERED of each source's covered questions.
+   answering TARGET_ANSWERED of each source's covered questions, and a second one TARGET_ANSWERED
+   of the covered yes/no questions (a yes/no question is answered by its own study or not at all).
+   abstain-thresholds: only that yes/no threshold, set for the shipped model (weights kept).
 
 Every figure printed and written into a model's "about" is measured on the held-out halves, which
 no fit sees (assistant/evaluation/splits.py). The finding fit is deterministic; the others
@@ -32,6 +35,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -44,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from assistant.answering.abstention import ABSTENTION_FEATURES  # noqa: E402
+from assistant.answering.abstention import ABSTENTION_FEATURES, question_kind  # noqa: E402
 from assistant.answering.citations import passage_sentences  # noqa: E402
 from assistant.answering.extractive import (  # noqa: E402
     MIN_WORDS,
@@ -341,9 +345,10 @@ def gold_asks(assistant: Assistant, split: str, label: str = "gold") -> list:
 
 
 def abstain_set(assistant: Assistant, abstracts, keys, split: str, small: Assistant | None = None):
-    """(features, covered, set name) for the split's questions, as they are and with evidence left
-    out: the gold set and PubMedQA-dev on the development library, and the gold set once more on
-    the bundled 22-chunk library when `small` is given (the decision must hold at both sizes)."""
+    """(features, covered, set name, yes/no question) for the split's questions, as they are and with
+    evidence left out: the gold set and PubMedQA-dev on the development library, and the gold set
+    once more on the bundled 22-chunk library when `small` is given (the decision must hold at both
+    sizes)."""
     pubmed = pubmed_questions(abstracts, split)
     asks = gold_asks(assistant, split)
     asks += [(assistant, q, (), True, "pubmedqa") for q in pubmed]
@@ -351,34 +356,61 @@ def abstain_set(assistant: Assistant, abstracts, keys, split: str, small: Assist
     if small is not None:
         asks += gold_asks(small, split, "gold (corpus store)")
     rows = [turn_features(bot, q, out) for bot, q, out, *_ in tqdm(asks, desc=f"abstain {split}", unit="q")]
-    return np.array(rows), np.array([a[3] for a in asks]), [a[4] for a in asks]
+    yes_no = [question_kind(q.question) == "yes_no" for _, q, *_ in asks]
+    return np.array(rows), np.array([a[3] for a in asks]), [a[4] for a in asks], np.array(yes_no)
+
+
+def yes_no_threshold(model: LinearModel, x: np.ndarray, covered: np.ndarray, yes_no: np.ndarray) -> float:
+    """The highest threshold that still answers TARGET_ANSWERED of the covered yes/no tune questions
+    (every source together), never below the model's own: one threshold for all questions is set by
+    the open ones, which several documents may answer, and lets a yes/no question about a missing
+    study be answered from a nearby one."""
+    p = model.probability(x[covered & yes_no])
+    return round(max(model.threshold, float(np.quantile(p, 1 - TARGET_ANSWERED))), 4)
+
+
+def held_out_figures(model: LinearModel, x, covered, names, yes_no) -> dict[str, float]:
+    """Per held-out set: the share answered (covered sets) or abstained (the rest)."""
+    thresholds = np.where(yes_no, model.threshold_for("yes_no"), model.threshold_for("open"))
+    answered = model.probability(x) >= thresholds
+    figures = {}
+    for name in dict.fromkeys(names):
+        rows = np.array([n == name for n in names])
+        share = answered[rows].mean() if covered[rows].all() else 1 - answered[rows].mean()
+        figures[f"held-out {name}: " + ("answered" if covered[rows].all() else "abstained")] = round(
+            float(share), 3
+        )
+    return figures
 
 
 def train_abstain(assistant: Assistant, abstracts, keys, small: Assistant | None) -> LinearModel:
-    x, covered, names = abstain_set(assistant, abstracts, keys, "tune", small)
+    x, covered, names, yes_no = abstain_set(assistant, abstracts, keys, "tune", small)
     # Each source (gold at scale, gold on the corpus store, PubMedQA-dev) weighs the same, however
     # many questions it has, and the threshold is the highest that still answers TARGET_ANSWERED of
-    # each source's covered tune questions.
+    # each source's covered tune questions; yes/no questions get their own (`yes_no_threshold`).
     source = np.array([n.removesuffix(" off-topic").removesuffix(" left out") for n in names])
     sources = sorted(set(source))
     weights = np.array([len(source) / (len(sources) * (source == s).sum()) for s in source])
     model = fit(x, covered, ABSTENTION_FEATURES, weights)
     p = model.probability(x)
     threshold = min(float(np.quantile(p[covered & (source == s)], 1 - TARGET_ANSWERED)) for s in sources)
-    model = LinearModel(**{**model.__dict__, "threshold": round(threshold, 4)})
-    hx, hc, hnames = abstain_set(assistant, abstracts, keys, "held-out", small)
-    answered = model.probability(hx) >= model.threshold
-    figures = {}
-    for name in dict.fromkeys(hnames):
-        rows = np.array([n == name for n in hnames])
-        share = answered[rows].mean() if hc[rows].all() else 1 - answered[rows].mean()
-        figures[f"held-out {name}: " + ("answered" if hc[rows].all() else "abstained")] = round(
-            float(share), 3
-        )
+    model = replace(model, threshold=round(threshold, 4))
+    model = replace(model, thresholds={"yes_no": yes_no_threshold(model, x, covered, yes_no)})
+    figures = held_out_figures(model, *abstain_set(assistant, abstracts, keys, "held-out", small))
     print("abstain:", figures, dict(zip(ABSTENTION_FEATURES, np.round(model.weights, 2), strict=True)))
-    return LinearModel(
-        **{**model.__dict__, "about": provenance(data="tune halves of PubMedQA-dev and gold", **figures)}
-    )
+    return replace(model, about=provenance(data="tune halves of PubMedQA-dev and gold", **figures))
+
+
+def set_abstain_thresholds(assistant: Assistant, abstracts, keys, small: Assistant | None) -> LinearModel:
+    """The shipped abstention model with its yes/no threshold set on the tune half, weights kept (a
+    refit of the weights on today's pipeline answers fewer answerable gold questions: evals/README.md)."""
+    model = load_model("abstain")
+    x, covered, _, yes_no = abstain_set(assistant, abstracts, keys, "tune", small)
+    model = replace(model, thresholds={"yes_no": yes_no_threshold(model, x, covered, yes_no)})
+    figures = held_out_figures(model, *abstain_set(assistant, abstracts, keys, "held-out", small))
+    print("abstain thresholds:", model.thresholds, figures)
+    set_on = provenance(data="yes/no threshold on the tune halves, weights as fitted", **figures)
+    return replace(model, about={**model.about, "thresholds set": set_on})
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -390,7 +422,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--corpus-store", type=Path, help="a data dir holding corpus/ alone (abstain: fitted there too)"
     )
-    parser.add_argument("--only", choices=["finding", "answer", "select", "abstain"], action="append")
+    parser.add_argument(
+        "--only", choices=["finding", "answer", "select", "abstain", "abstain-thresholds"], action="append"
+    )
     args = parser.parse_args(argv)
     steps = args.only or ["finding", "answer", "select", "abstain"]
     settings = Settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
@@ -402,7 +436,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             plain = Library.open(settings.model_copy(update={"data_dir": args.plain_data_dir}), embedder)
         print("wrote", save_model("finding", train_finding(library, plain)))
         load_model.cache_clear()
-    if {"answer", "select", "abstain"} & set(steps):
+    if {"answer", "select", "abstain", "abstain-thresholds"} & set(steps):
         assistant = Assistant(settings, library)
         abstracts = read_pubmedqa(settings.benchmarks_dir / PUBMEDQA)
         keys = pubmed_keys(library, abstracts)
@@ -414,12 +448,15 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "keep_share chosen on tune (set Settings.answer_keep_share to it):",
                 choose_keep_share(assistant, abstracts),
             )
+        small = None
+        if args.corpus_store:
+            small_settings = settings.model_copy(update={"data_dir": args.corpus_store})
+            small = Assistant(small_settings, Library.open(small_settings, embedder))
         if "abstain" in steps:
-            small = None
-            if args.corpus_store:
-                small_settings = settings.model_copy(update={"data_dir": args.corpus_store})
-                small = Assistant(small_settings, Library.open(small_settings, embedder))
             print("wrote", save_model("abstain", train_abstain(assistant, abstracts, keys, small)))
+            load_model.cache_clear()
+        if "abstain-thresholds" in steps:
+            print("wrote", save_model("abstain", set_abstain_thresholds(assistant, abstracts, keys, small)))
 
 
 if __name__ == "__main__":

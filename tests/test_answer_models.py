@@ -4,11 +4,18 @@ sentence choice and abstention through the real pipeline (real model, real store
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from assistant.answering.abstention import ABSTENTION_FEATURES, abstention_features, lead_over_next
+from assistant.answering.abstention import (
+    ABSTENTION_FEATURES,
+    abstention_features,
+    answerable,
+    lead_over_next,
+    question_kind,
+)
 from assistant.answering.extractive import NOT_ENGLISH_TEXT
 from assistant.answering.findings import ANSWER_FEATURES, TRAITS, finding_features, sentence_traits
 from assistant.answering.models import LinearModel, load_model, save_model
@@ -28,6 +35,27 @@ def test_linear_model_round_trips_through_json(tmp_path):
     assert again.logit(x) == pytest.approx([1.5, -3.5])
     assert again.probability(x)[0] == pytest.approx(1 / (1 + np.exp(-1.5)))
     assert again.threshold == 0.3 and again.features == ("a", "b")
+    assert again.thresholds == {} and again.threshold_for("yes_no") == 0.3
+    strict = LinearModel.from_json(
+        json.loads(save_model("toy", replace(model, thresholds={"yes_no": 0.6}), tmp_path).read_text())
+    )
+    assert strict.threshold_for("yes_no") == 0.6 and strict.threshold_for("open") == 0.3
+
+
+def test_a_yes_no_question_needs_more_to_be_answered_than_an_open_one():
+    """The shipped abstention model has its own, higher threshold for yes/no questions: "Does X
+    reduce Y?" asks what one study found; answered from a nearby study it would be wrong."""
+    assert question_kind("Does vitamin D reduce fractures in older women?") == "yes_no"
+    assert question_kind("How do we share power with a new CBO?") == "open"
+    model = load_model("abstain")
+    assert model.threshold_for("yes_no") > model.threshold_for("open") == model.threshold
+    # a feature row whose probability lies between the two thresholds, built on the shipped weights
+    between = (model.threshold_for("open") + model.threshold_for("yes_no")) / 2
+    step = (np.log(between / (1 - between)) - model.bias) / np.abs(model.weights).sum()
+    features = model.mean + step * model.scale * np.sign(model.weights)
+    covered, probability = answerable(list(features), "open")
+    assert probability == pytest.approx(between) and covered
+    assert not answerable(list(features), "yes_no")[0]
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ import numpy as np
 
 from assistant.answering.coverage import key_terms, uncovered_terms
 from assistant.answering.facts import expected_kind
+from assistant.answering.findings import is_open_question
 from assistant.answering.models import load_model
 from assistant.answering.turn import ScoredSentence
 from assistant.types import Passage
@@ -87,8 +88,16 @@ def lead_over_next(passages: list[Passage]) -> float:
     return ranked[0] - (sum(runners_up) / len(runners_up) if runners_up else 0.0)
 
 
-def answerable(features: list[float]) -> tuple[bool, float]:
-    """Does the library cover the question, and the fitted probability that it does."""
+def question_kind(question: str) -> str:
+    """ "yes_no" for a question answered yes or no ("Does X reduce Y?"), else "open"."""
+    return "open" if is_open_question(question) else "yes_no"
+
+
+def answerable(features: list[float], kind: str = "open") -> tuple[bool, float]:
+    """Does the library cover the question, and the fitted probability that it does. A yes/no
+    question asks what one study found, and only that study answers it: its threshold is set on its
+    own (evals/train_answering.py), where open questions, which several documents may answer, would
+    otherwise set it for both."""
     model = load_model("abstain")
     probability = float(model.probability(np.array(features))[0])
-    return probability >= model.threshold, probability
+    return probability >= model.threshold_for(kind), probability

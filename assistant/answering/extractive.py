@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.answering.abstention import Rarity, abstention_features, answerable
+from assistant.answering.abstention import Rarity, abstention_features, answerable, question_kind
 from assistant.answering.citations import Sentence, passage_sentences
 from assistant.answering.coverage import (
     coverage_of,
@@ -353,7 +353,7 @@ class ExtractiveAnswerer:
             return f"the passages that answer it are not from a document on {' '.join(unknown)}"
         if term := undefined_term(turn.question, turn.passages):  # "What is collective impact?"
             return f"the passages found do not mention “{term}”"
-        covered, probability = answerable(turn.abstention)
+        covered, probability = answerable(turn.abstention, question_kind(turn.standalone))
         return (
             None if covered else f"the closest passages do not answer it (fitted coverage {probability:.2f})"
         )
