@@ -8,7 +8,8 @@ have them only between them), how far the closest document stands out from the n
 likely the best sentence answers, and, for a question asking for a count, a date or a name,
 whether one is there. A logistic regression over those features (answering/models/abstain.json)
 was fitted by evals/train_answering.py on questions asked with their evidence present and with it
-left out, plus off-topic questions; its threshold keeps answering the answerable ones.
+left out, plus off-topic questions; its threshold keeps answering the answerable ones, and a higher
+one for yes/no questions keeps answering those (a yes/no question asks what one study found).
 """
 
 from __future__ import annotations
