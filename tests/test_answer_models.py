@@ -47,6 +47,11 @@ def test_a_yes_no_question_needs_more_to_be_answered_than_an_open_one():
     reduce Y?" asks what one study found; answered from a nearby study it would be wrong."""
     assert question_kind("Does vitamin D reduce fractures in older women?") == "yes_no"
     assert question_kind("How do we share power with a new CBO?") == "open"
+    assert (
+        question_kind("Updating emotional content in working memory: a depression-specific deficit?")
+        == "yes_no"
+    )
+    assert question_kind("stable funding backbone organizations") == "open"  # keywords ask no yes/no
     model = load_model("abstain")
     assert model.threshold_for("yes_no") > model.threshold_for("open") == model.threshold
     # a feature row whose probability lies between the two thresholds, built on the shipped weights

@@ -15,6 +15,7 @@ one for yes/no questions keeps answering those (a yes/no question asks what one 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -89,9 +90,21 @@ def lead_over_next(passages: list[Passage]) -> float:
     return ranked[0] - (sum(runners_up) / len(runners_up) if runners_up else 0.0)
 
 
+# A question answered yes or no opens with a verb ("Does X reduce Y?") or asks one in its last
+# clause ("X after surgery: is it safe?", "... a depression-specific deficit?", "…吗？").
+YES_NO = re.compile(
+    r"^\W*(?:is|are|was|were|do|does|did|can|could|should|would|will|has|have|had|may|might|must)\b"
+    r"|\?\s*$|[吗嗎][？?]?\s*$",
+    re.I,
+)
+
+
 def question_kind(question: str) -> str:
-    """ "yes_no" for a question answered yes or no ("Does X reduce Y?"), else "open"."""
-    return "open" if is_open_question(question) else "yes_no"
+    """ "yes_no" for a question answered yes or no ("Does X reduce Y?"), else "open": one asking how,
+    why, what, who..., and a query of keywords ("stable funding backbone organizations")."""
+    if is_open_question(question) or not YES_NO.search(question):
+        return "open"
+    return "yes_no"
 
 
 def answerable(features: list[float], kind: str = "open") -> tuple[bool, float]:
