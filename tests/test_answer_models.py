@@ -236,3 +236,22 @@ def test_abstention_sees_whether_the_closest_document_stands_out():
     assert lead_over_next(ties) == pytest.approx(0.52 - (0.5 + 0.49) / 2)
     assert lead_over_next([passage("a", "a.md", 0.6)]) == pytest.approx(0.6)
     assert lead_over_next([]) == 0.0
+
+
+def test_a_yes_no_follow_up_is_judged_by_its_own_words(corpus_assistant, monkeypatch):
+    """A follow-up's standalone form ends with its appended topic terms ("… involved? (frustrations
+    …)"), not with the "?" that makes it a yes/no question: the kind comes from the user's words."""
+    import assistant.answering.extractive as extractive
+
+    kinds = []
+    decide = extractive.answerable
+    monkeypatch.setattr(extractive, "answerable", lambda f, kind: kinds.append(kind) or decide(f, kind))
+    history = [
+        {"role": "user", "content": "What frustrations did social sector organizations voice?"},
+        {"role": "assistant", "content": "They voiced frustrations with their health sector partners."},
+    ]
+    answer = corpus_assistant.ask(
+        "Despite that, did they still support the health sector being involved?", history
+    )
+    assert answer.standalone_question.rstrip().endswith(")")  # the topic terms were appended
+    assert kinds == ["yes_no"]

@@ -353,7 +353,9 @@ class ExtractiveAnswerer:
             return f"the passages that answer it are not from a document on {' '.join(unknown)}"
         if term := undefined_term(turn.question, turn.passages):  # "What is collective impact?"
             return f"the passages found do not mention “{term}”"
-        covered, probability = answerable(turn.abstention, question_kind(turn.standalone))
+        # the kind of the user's own words: a follow-up's standalone form ends with its appended topic
+        # terms, "… being involved? (frustrations …)", not with the "?" that makes it yes/no
+        covered, probability = answerable(turn.abstention, question_kind(turn.question))
         return (
             None if covered else f"the closest passages do not answer it (fitted coverage {probability:.2f})"
         )
