@@ -199,17 +199,18 @@ class Library:
         if not chunks:
             return 0
         self._check_space(len(chunks))
-        passages = [p for _, p in chunks]
+        keys = [_key(p) for _, p in chunks]
         by_text = self._unchanged_chunks([record.key for record, _ in documents])
-        new = [p for p in passages if _key(p) not in by_text]
-        if embedded and len(new) < len(passages):
-            embedded(len(passages) - len(new))  # unchanged chunks count as done on the progress bar
+        new = [(key, p) for key, (_, p) in zip(keys, chunks, strict=True) if key not in by_text]
+        if embedded and len(new) < len(keys):
+            embedded(len(keys) - len(new))  # unchanged chunks count as done on the progress bar
         if new:
-            new_vectors, new_sentences = self._embed(new, embedded)
-            by_text |= {_key(p): (v, s) for p, v, s in zip(new, new_vectors, new_sentences, strict=True)}
-        vectors = np.stack([by_text[_key(p)][0] for p in passages])
-        self._store(documents, chunks, vectors, [by_text[_key(p)][1] for p in passages])
-        return len(passages) - len(new)
+            new_vectors, new_sentences = self._embed([p for _, p in new], embedded)
+            made = zip(new_vectors, new_sentences, strict=True)
+            by_text |= {key: pair for (key, _), pair in zip(new, made, strict=True)}
+        vectors = np.stack([by_text[key][0] for key in keys])
+        self._store(documents, chunks, vectors, [by_text[key][1] for key in keys])
+        return len(keys) - len(new)
 
     def _unchanged_chunks(self, keys: list[str]) -> dict[str, tuple[np.ndarray, ChunkSentences]]:
         """The stored vectors of these documents' chunks, by embedding text: a chunk that reads the

@@ -449,7 +449,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 choose_keep_share(assistant, abstracts),
             )
         small = None
-        if args.corpus_store:
+        if args.corpus_store and {"abstain", "abstain-thresholds"} & set(steps):
             small_settings = settings.model_copy(update={"data_dir": args.corpus_store})
             small = Assistant(small_settings, Library.open(small_settings, embedder))
         if "abstain" in steps:
