@@ -90,11 +90,12 @@ class Library:
         found = self.catalog.sentence_vectors(ids, self.sentence_version)
         return {chunk_id: ChunkSentences.from_bytes(data) for chunk_id, data in found.items()}
 
-    def term_rarity(self, terms: Sequence[str]) -> dict[str, float]:
+    def term_rarity(self, terms: Sequence[str], leaving_out: Sequence[str] = ()) -> dict[str, float]:
         """How rare each term is here: 1 - log(1 + chunks holding it) / log(1 + all chunks), so 1
-        for a term no chunk holds and near 0 for one nearly every chunk holds, at any library size."""
-        total = math.log1p(self.catalog.chunk_count())
-        counts = self.catalog.term_counts(terms)
+        for a term no chunk holds and near 0 for one nearly every chunk holds, at any library size.
+        Documents left out (a question asked as if they were missing) count as not in the library."""
+        total = math.log1p(self.catalog.chunk_count(leaving_out))
+        counts = self.catalog.term_counts(terms, leaving_out)
         return {t: 1.0 - math.log1p(n) / total if total else 1.0 for t, n in counts.items()}
 
     @property

@@ -203,6 +203,45 @@ def test_term_rarity_follows_an_ingest_despite_its_cache(make_library, tmp_path)
     assert library.term_rarity(["sourdough"])["sourdough"] < 1.0
 
 
+def test_term_rarity_leaving_a_document_out_reads_the_library_without_it(make_library, tmp_path):
+    library = make_library()
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text("# Partners\n\nPartners met every week to plan the food pantry.\n")
+    (folder / "b.md").write_text("# Baking\n\nThe pantry baked sourdough bread for its partners.\n")
+    ingest(library, [folder], progress=False)
+    baking = next(d.key for d in library.documents() if d.key.endswith("b.md"))
+    assert library.term_rarity(["sourdough"])["sourdough"] < 1.0
+    # a term only the left-out document has is in no document left: as rare as a term never seen
+    assert library.term_rarity(["sourdough"], [baking])["sourdough"] == 1.0
+    # the cached whole-library count is untouched by the leaving out
+    assert library.term_rarity(["sourdough"])["sourdough"] < 1.0
+    # a term both documents have is in every chunk of the library that is left: as common as can be
+    assert library.term_rarity(["pantry"], [baking])["pantry"] == 0.0
+
+
+def test_a_question_asked_with_a_document_left_out_weighs_its_terms_without_it(corpus_assistant):
+    """The evaluation's leave-out asks as if the document were missing; the abstention's term
+    weights must see it missing too (counting it made its own terms look common to the model)."""
+    from assistant.answering.turn import Turn
+    from assistant.types import Filters
+
+    question = "How did relational organizing help COVID-19 vaccination collaborations?"
+    left_out = "corpus/relational-organizing-covid19.md"
+    seen: list[tuple] = []
+    rarity = corpus_assistant.extractive.rarity
+    corpus_assistant.extractive.rarity = lambda terms, leaving_out: (
+        seen.append(tuple(leaving_out)) or rarity(terms, leaving_out)
+    )
+    try:
+        corpus_assistant.prepare(Turn(question, filters=Filters(exclude_documents=(left_out,))))
+        corpus_assistant.prepare(Turn(question))
+    finally:
+        corpus_assistant.extractive.rarity = rarity
+    assert seen == [(left_out,), ()]
+    assert rarity(["relational"], [left_out])["relational"] > rarity(["relational"], [])["relational"]
+
+
 def test_abstention_sees_whether_one_passage_has_all_the_question_s_terms():
     question = "Does metformin lower dementia risk in veterans?"
     one_study = [Passage("a", "Metformin use was linked to lower dementia risk among veterans.", "a.md", "A")]

@@ -27,8 +27,9 @@ from assistant.answering.models import load_model
 from assistant.answering.turn import ScoredSentence
 from assistant.types import Passage
 
-# Term -> how rare it is in the library, 0 (in every chunk) .. 1 (in none): 1 - log(1+n)/log(1+N).
-Rarity = Callable[[Sequence[str]], dict[str, float]]
+# Terms, documents left out -> how rare each term is in the library without them, 0 (in every
+# chunk) .. 1 (in none): 1 - log(1+n)/log(1+N).
+Rarity = Callable[[Sequence[str], Sequence[str]], dict[str, float]]
 PASSAGES_CHECKED = 3  # key terms are looked for in the best few passages, as a reader would
 NEXT_DOCUMENTS = 3  # the closest document is compared with this many runners-up
 
@@ -53,10 +54,12 @@ def abstention_features(
     answering: list[ScoredSentence],
     fact_missing: bool,
     rarity: Rarity | None,
+    left_out: Sequence[str] = (),
 ) -> list[float]:
     terms = key_terms(question)
     missing = uncovered_terms(question, passages[:PASSAGES_CHECKED])
-    rare = rarity(terms) if rarity and terms else {}
+    # a term only a left-out document has is in no document here, as if that document were missing
+    rare = rarity(terms, left_out) if rarity and terms else {}
     weight = {t: rare.get(t, 1.0) for t in terms}
     total = sum(weight.values())
 

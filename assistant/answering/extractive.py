@@ -322,7 +322,13 @@ class ExtractiveAnswerer:
         lead = [s for s, _ in turn.chosen[:FACT_SENTENCES]]
         turn.fact_gap = missing_fact(question, lead, context_of(s.passage for s in lead)) if lead else None
         turn.abstention = abstention_features(
-            question, turn.passages, turn.scored, turn.answering, turn.fact_gap is not None, self.rarity
+            question,
+            turn.passages,
+            turn.scored,
+            turn.answering,
+            turn.fact_gap is not None,
+            self.rarity,
+            turn.filters.exclude_documents,
         )
         return turn
 

@@ -2,7 +2,8 @@
 also asked with its evidence documents left out, in one run (evals/README.md, "Measuring at scale").
 
 The library is only read: nothing is ingested, so a shared development library stays as built.
-Leaving evidence out is a retrieval filter (`Filters.exclude_documents`), not a deletion.
+Leaving evidence out is a retrieval filter (`Filters.exclude_documents`), not a deletion; the
+abstention's term rarity reads the library without those documents too, as if they were missing.
 """
 
 from __future__ import annotations
