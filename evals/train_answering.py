@@ -2,7 +2,7 @@
 
     python evals/train_answering.py --data-dir DEVLIB --plain-data-dir PLAIN --corpus-store CORPUS_STORE
     python evals/train_answering.py --data-dir DEVLIB --only answer --only select
-    python evals/train_answering.py --data-dir DEVLIB --corpus-store CORPUS_STORE --only abstain-thresholds
+    python evals/train_answering.py --data-dir DEVLIB --corpus-store CORPUS_STORE --only abstain-yes-no
 
 DEVLIB is the development library (`assistant devlib`), PLAIN its plain twin (`--plain`);
 CORPUS_STORE a data dir holding corpus/ alone (`ASSISTANT_DATA_DIR=... assistant ingest corpus`).
@@ -15,12 +15,12 @@ Steps, in order (evals/README.md, "The answer step's fitted models"):
    tune halves of PubMedQA-dev (label: a finding of the own abstract) and the gold set (label: it
    holds an evidence phrase).
 3. select: prints how each `answer_keep_share` would answer the tune halves and the one to use.
-4. abstain: does the library cover the question, fitted on the tune questions asked as they are
-   (covered) and with their evidence documents left out, plus the gold set's off-topic questions
-   (not covered), on the development library and on the corpus store; the threshold keeps
-   answering TARGET_ANSWERED of each source's covered questions, and a second one TARGET_ANSWERED
-   of the covered yes/no questions (a yes/no question is answered by its own study or not at all).
-   abstain-thresholds: only that yes/no threshold, set for the shipped model (weights kept).
+4. abstain, abstain-yes-no: does the library cover the question, one model for open questions and
+   one for yes/no ones, each fitted on all the tune questions asked as they are (covered) and with
+   their evidence documents left out, plus the gold set's off-topic questions (not covered), on the
+   development library and on the corpus store; the threshold keeps answering TARGET_ANSWERED of
+   each source's covered questions, and for the yes/no model also of the covered yes/no ones (a
+   yes/no question is answered by its own study or not at all).
 
 Every figure printed and written into a model's "about" is measured on the held-out halves, which
 no fit sees (assistant/evaluation/splits.py). The finding fit is deterministic; the others
@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from assistant.answering.abstention import ABSTENTION_FEATURES, question_kind  # noqa: E402
+from assistant.answering.abstention import ABSTENTION_FEATURES, ABSTENTION_MODELS, question_kind  # noqa: E402
 from assistant.answering.citations import passage_sentences  # noqa: E402
 from assistant.answering.extractive import (  # noqa: E402
     MIN_WORDS,
@@ -360,57 +360,46 @@ def abstain_set(assistant: Assistant, abstracts, keys, split: str, small: Assist
     return np.array(rows), np.array([a[3] for a in asks]), [a[4] for a in asks], np.array(yes_no)
 
 
-def yes_no_threshold(model: LinearModel, x: np.ndarray, covered: np.ndarray, yes_no: np.ndarray) -> float:
-    """The highest threshold that still answers TARGET_ANSWERED of the covered yes/no tune questions
-    (every source together), never below the model's own: one threshold for all questions is set by
-    the open ones, which several documents may answer, and lets a yes/no question about a missing
-    study be answered from a nearby one."""
-    p = model.probability(x[covered & yes_no])
-    return round(max(model.threshold, float(np.quantile(p, 1 - TARGET_ANSWERED))), 4)
+def kind_threshold(p: np.ndarray, covered: np.ndarray, source: np.ndarray, yes_no: np.ndarray, kind: str):
+    """The highest threshold that still answers TARGET_ANSWERED of each source's covered tune
+    questions; for the yes/no model, also of the covered yes/no ones of every source together."""
+    threshold = min(float(np.quantile(p[covered & (source == s)], 1 - TARGET_ANSWERED)) for s in set(source))
+    if kind == "yes_no":
+        threshold = max(threshold, float(np.quantile(p[covered & yes_no], 1 - TARGET_ANSWERED)))
+    return round(threshold, 4)
 
 
-def held_out_figures(model: LinearModel, x, covered, names, yes_no) -> dict[str, float]:
-    """Per held-out set: the share answered (covered sets) or abstained (the rest)."""
-    thresholds = np.where(yes_no, model.threshold_for("yes_no"), model.threshold_for("open"))
-    answered = model.probability(x) >= thresholds
+def held_out_figures(model: LinearModel, kind: str, x, covered, names, yes_no) -> dict[str, float]:
+    """Per held-out set, over its questions of the model's kind: the share answered (covered sets)
+    or abstained (the rest)."""
+    mine = yes_no if kind == "yes_no" else ~yes_no
+    answered = model.probability(x) >= model.threshold
     figures = {}
     for name in dict.fromkeys(names):
-        rows = np.array([n == name for n in names])
+        rows = np.array([n == name for n in names]) & mine
+        if not rows.any():
+            continue
         share = answered[rows].mean() if covered[rows].all() else 1 - answered[rows].mean()
-        figures[f"held-out {name}: " + ("answered" if covered[rows].all() else "abstained")] = round(
-            float(share), 3
-        )
+        verdict = "answered" if covered[rows].all() else "abstained"
+        figures[f"held-out {name}: {verdict} ({rows.sum()} {kind})"] = round(float(share), 3)
     return figures
 
 
-def train_abstain(assistant: Assistant, abstracts, keys, small: Assistant | None) -> LinearModel:
+def train_abstain(assistant: Assistant, abstracts, keys, small: Assistant | None, kind: str) -> LinearModel:
+    """The abstention model for one kind of question ("open" or "yes_no"): the weights are fitted
+    on every tune question (each source weighs the same, however many questions it has), the
+    threshold on that kind's (`kind_threshold`)."""
     x, covered, names, yes_no = abstain_set(assistant, abstracts, keys, "tune", small)
-    # Each source (gold at scale, gold on the corpus store, PubMedQA-dev) weighs the same, however
-    # many questions it has, and the threshold is the highest that still answers TARGET_ANSWERED of
-    # each source's covered tune questions; yes/no questions get their own (`yes_no_threshold`).
     source = np.array([n.removesuffix(" off-topic").removesuffix(" left out") for n in names])
     sources = sorted(set(source))
     weights = np.array([len(source) / (len(sources) * (source == s).sum()) for s in source])
     model = fit(x, covered, ABSTENTION_FEATURES, weights)
-    p = model.probability(x)
-    threshold = min(float(np.quantile(p[covered & (source == s)], 1 - TARGET_ANSWERED)) for s in sources)
-    model = replace(model, threshold=round(threshold, 4))
-    model = replace(model, thresholds={"yes_no": yes_no_threshold(model, x, covered, yes_no)})
-    figures = held_out_figures(model, *abstain_set(assistant, abstracts, keys, "held-out", small))
-    print("abstain:", figures, dict(zip(ABSTENTION_FEATURES, np.round(model.weights, 2), strict=True)))
-    return replace(model, about=provenance(data="tune halves of PubMedQA-dev and gold", **figures))
-
-
-def set_abstain_thresholds(assistant: Assistant, abstracts, keys, small: Assistant | None) -> LinearModel:
-    """The shipped abstention model with its yes/no threshold set on the tune half, weights kept (a
-    refit of the weights on today's pipeline answers fewer answerable gold questions: evals/README.md)."""
-    model = load_model("abstain")
-    x, covered, _, yes_no = abstain_set(assistant, abstracts, keys, "tune", small)
-    model = replace(model, thresholds={"yes_no": yes_no_threshold(model, x, covered, yes_no)})
-    figures = held_out_figures(model, *abstain_set(assistant, abstracts, keys, "held-out", small))
-    print("abstain thresholds:", model.thresholds, figures)
-    set_on = provenance(data="yes/no threshold on the tune halves, weights as fitted", **figures)
-    return replace(model, about={**model.about, "thresholds set": set_on})
+    model = replace(model, threshold=kind_threshold(model.probability(x), covered, source, yes_no, kind))
+    figures = held_out_figures(model, kind, *abstain_set(assistant, abstracts, keys, "held-out", small))
+    fitted = dict(zip(ABSTENTION_FEATURES, np.round(model.weights, 2), strict=True))
+    print(f"abstain ({kind}):", figures, fitted)
+    data = f"tune halves of PubMedQA-dev and gold; threshold on {kind} questions"
+    return replace(model, about=provenance(data=data, **figures))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -423,10 +412,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--corpus-store", type=Path, help="a data dir holding corpus/ alone (abstain: fitted there too)"
     )
     parser.add_argument(
-        "--only", choices=["finding", "answer", "select", "abstain", "abstain-thresholds"], action="append"
+        "--only", choices=["finding", "answer", "select", "abstain", "abstain-yes-no"], action="append"
     )
     args = parser.parse_args(argv)
-    steps = args.only or ["finding", "answer", "select", "abstain"]
+    steps = args.only or ["finding", "answer", "select", "abstain", "abstain-yes-no"]
     settings = Settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
     embedder = Embedder(settings.model_path)
     library = Library.open(settings, embedder)
@@ -436,7 +425,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             plain = Library.open(settings.model_copy(update={"data_dir": args.plain_data_dir}), embedder)
         print("wrote", save_model("finding", train_finding(library, plain)))
         load_model.cache_clear()
-    if {"answer", "select", "abstain", "abstain-thresholds"} & set(steps):
+    abstain_steps = {"abstain": "open", "abstain-yes-no": "yes_no"}
+    if {"answer", "select", *abstain_steps} & set(steps):
         assistant = Assistant(settings, library)
         abstracts = read_pubmedqa(settings.benchmarks_dir / PUBMEDQA)
         keys = pubmed_keys(library, abstracts)
@@ -449,14 +439,13 @@ def main(argv: Sequence[str] | None = None) -> None:
                 choose_keep_share(assistant, abstracts),
             )
         small = None
-        if args.corpus_store and {"abstain", "abstain-thresholds"} & set(steps):
+        if args.corpus_store and set(abstain_steps) & set(steps):
             small_settings = settings.model_copy(update={"data_dir": args.corpus_store})
             small = Assistant(small_settings, Library.open(small_settings, embedder))
-        if "abstain" in steps:
-            print("wrote", save_model("abstain", train_abstain(assistant, abstracts, keys, small)))
-            load_model.cache_clear()
-        if "abstain-thresholds" in steps:
-            print("wrote", save_model("abstain", set_abstain_thresholds(assistant, abstracts, keys, small)))
+        for step, kind in abstain_steps.items():
+            if step in steps:
+                model = train_abstain(assistant, abstracts, keys, small, kind)
+                print("wrote", save_model(ABSTENTION_MODELS[kind], model))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ sentence choice and abstention through the real pipeline (real model, real store
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -35,16 +34,11 @@ def test_linear_model_round_trips_through_json(tmp_path):
     assert again.logit(x) == pytest.approx([1.5, -3.5])
     assert again.probability(x)[0] == pytest.approx(1 / (1 + np.exp(-1.5)))
     assert again.threshold == 0.3 and again.features == ("a", "b")
-    assert again.thresholds == {} and again.threshold_for("yes_no") == 0.3
-    strict = LinearModel.from_json(
-        json.loads(save_model("toy", replace(model, thresholds={"yes_no": 0.6}), tmp_path).read_text())
-    )
-    assert strict.threshold_for("yes_no") == 0.6 and strict.threshold_for("open") == 0.3
 
 
-def test_a_yes_no_question_needs_more_to_be_answered_than_an_open_one():
-    """The shipped abstention model has its own, higher threshold for yes/no questions: "Does X
-    reduce Y?" asks what one study found; answered from a nearby study it would be wrong."""
+def test_a_yes_no_question_is_decided_by_its_own_model():
+    """Open and yes/no questions each have a fitted abstention model: "Does X reduce Y?" asks what one
+    study found; answered from a nearby study it would be wrong."""
     assert question_kind("Does vitamin D reduce fractures in older women?") == "yes_no"
     assert question_kind("How do we share power with a new CBO?") == "open"
     assert (
@@ -52,19 +46,19 @@ def test_a_yes_no_question_needs_more_to_be_answered_than_an_open_one():
         == "yes_no"
     )
     assert question_kind("stable funding backbone organizations") == "open"  # keywords ask no yes/no
-    model = load_model("abstain")
-    assert model.threshold_for("yes_no") > model.threshold_for("open") == model.threshold
-    # a feature row whose probability lies between the two thresholds, built on the shipped weights
-    between = (model.threshold_for("open") + model.threshold_for("yes_no")) / 2
-    step = (np.log(between / (1 - between)) - model.bias) / np.abs(model.weights).sum()
-    features = model.mean + step * model.scale * np.sign(model.weights)
-    covered, probability = answerable(list(features), "open")
-    assert probability == pytest.approx(between) and covered
-    assert not answerable(list(features), "yes_no")[0]
+    open_model, yes_no_model = load_model("abstain"), load_model("abstain-yes-no")
+    assert yes_no_model.threshold > open_model.threshold  # it answers only what stands out
+    # one feature row, read by each kind's own model and threshold
+    row = list(open_model.mean)
+    for kind, model in (("open", open_model), ("yes_no", yes_no_model)):
+        probability = float(model.probability(np.array(row))[0])
+        assert answerable(row, kind) == (probability >= model.threshold, pytest.approx(probability))
+    assert answerable(row, "open")[1] != pytest.approx(answerable(row, "yes_no")[1])
 
 
 @pytest.mark.parametrize(
-    ("name", "features"), [("answer", ANSWER_FEATURES), ("abstain", ABSTENTION_FEATURES)]
+    ("name", "features"),
+    [("answer", ANSWER_FEATURES), ("abstain", ABSTENTION_FEATURES), ("abstain-yes-no", ABSTENTION_FEATURES)],
 )
 def test_shipped_models_match_the_features_the_code_computes(name, features):
     model = load_model(name)

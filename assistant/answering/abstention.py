@@ -6,10 +6,10 @@ passages carry the question's rare terms (a place, a programme, a condition: wor
 use), together and in one passage (the study asked about has them all; three nearby studies may
 have them only between them), how far the closest document stands out from the next few, how
 likely the best sentence answers, and, for a question asking for a count, a date or a name,
-whether one is there. A logistic regression over those features (answering/models/abstain.json)
-was fitted by evals/train_answering.py on questions asked with their evidence present and with it
-left out, plus off-topic questions; its threshold keeps answering the answerable ones, and a higher
-one for yes/no questions keeps answering those (a yes/no question asks what one study found).
+whether one is there. A logistic regression over those features, one for open questions
+(answering/models/abstain.json) and one for yes/no questions (abstain-yes-no.json), was fitted by
+evals/train_answering.py on questions asked with their evidence present and with it left out, plus
+off-topic questions; each one's threshold keeps answering the answerable questions of its kind.
 """
 
 from __future__ import annotations
@@ -110,11 +110,16 @@ def question_kind(question: str) -> str:
     return "yes_no"
 
 
-def answerable(features: list[float], kind: str = "open") -> tuple[bool, float]:
-    """Does the library cover the question, and the fitted probability that it does. A yes/no
-    question asks what one study found, and only that study answers it: its threshold is set on its
-    own (evals/train_answering.py), where open questions, which several documents may answer, would
-    otherwise set it for both."""
-    model = load_model("abstain")
+# The fitted model deciding each kind of question (answering/models/<name>.json).
+ABSTENTION_MODELS = {"open": "abstain", "yes_no": "abstain-yes-no"}
+
+
+def answerable(features: list[float], kind: str) -> tuple[bool, float]:
+    """Does the library cover the question, and the fitted probability that it does. Each kind of
+    question has its own model (evals/train_answering.py): a yes/no question asks what one study
+    found, and only that study answers it; an open one several documents may answer, and one model
+    with one threshold for both let a yes/no question about a missing study be answered from a
+    nearby one."""
+    model = load_model(ABSTENTION_MODELS[kind])
     probability = float(model.probability(np.array(features))[0])
-    return probability >= model.threshold_for(kind), probability
+    return probability >= model.threshold, probability

@@ -29,11 +29,6 @@ class LinearModel:
     scale: np.ndarray
     threshold: float = 0.5
     about: dict[str, Any] = field(default_factory=dict)
-    # a stricter decision threshold for some kinds of input (the abstention's: "yes_no" questions)
-    thresholds: dict[str, float] = field(default_factory=dict)
-
-    def threshold_for(self, kind: str) -> float:
-        return self.thresholds.get(kind, self.threshold)
 
     def logit(self, x: np.ndarray) -> np.ndarray:
         """One logit per row of x (columns in `features` order)."""
@@ -47,7 +42,6 @@ class LinearModel:
             "about": self.about,
             "features": list(self.features),
             "threshold": self.threshold,
-            **({"thresholds": self.thresholds} if self.thresholds else {}),
             "bias": self.bias,
             "weights": [round(float(w), 6) for w in self.weights],
             "mean": [round(float(m), 6) for m in self.mean],
@@ -64,7 +58,6 @@ class LinearModel:
             scale=np.asarray(data["scale"], dtype=np.float64),
             threshold=float(data.get("threshold", 0.5)),
             about=dict(data.get("about", {})),
-            thresholds={kind: float(t) for kind, t in data.get("thresholds", {}).items()},
         )
 
 
