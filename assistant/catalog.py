@@ -299,18 +299,12 @@ class Catalog:
             return [(r[0], float(r[1])) for r in rows]
         sql = (
             "SELECT c.id, -bm25(chunks_fts, ?, ?, ?) AS score FROM chunks_fts"
-            " JOIN chunks c ON c.rowid = chunks_fts.rowid"
+            " JOIN chunks c ON c.rowid = chunks_fts.rowid JOIN documents d ON d.key = c.source"
         )
-        args: list[Any] = [*weights]
+        args: list[Any] = [*weights, query]
         where = ["chunks_fts MATCH ?"]
-        args.append(query)
-        if filters:
-            sql += " JOIN documents d ON d.key = c.source"
-        for column, values in (
-            ("d.key", filters.sources),
-            ("d.type", filters.types),
-            ("d.year", filters.years),
-        ):
+        chosen = {"d.key": filters.sources, "d.type": filters.types, "d.year": filters.years}
+        for column, values in chosen.items():
             if values:
                 where.append(f"{column} IN ({','.join('?' * len(values))})")
                 args.extend(values)
@@ -334,41 +328,31 @@ class Catalog:
                 postings += n
         return " OR ".join(kept) if kept else query
 
-    def term_counts(self, terms: Iterable[str], leaving_out: Sequence[str] = ()) -> dict[str, int]:
-        """How many chunks hold each term (FTS5's stemming: "partnerships" counts "partnership"),
-        not counting those of the documents left out (by key)."""
+    def term_counts(self, terms: Iterable[str], within: Sequence[str] = ()) -> dict[str, int]:
+        """How many chunks hold each term (FTS5's stemming: "partnerships" counts "partnership"): in
+        the whole catalog, or in the documents given (a few chunks: counted afresh, not cached)."""
+        count = "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?"
+        if within:
+            count = count.replace("WHERE", "JOIN chunks c ON c.rowid = chunks_fts.rowid WHERE")
+            count += f" AND c.source IN ({','.join('?' * len(within))})"
         if len(self._term_counts) > 50_000:
             self._term_counts.clear()
+        counted = {} if within else self._term_counts
         found = {}
         for term in terms:
-            phrase = _phrase(term)
-            if phrase not in self._term_counts:
-                self._term_counts[phrase] = self._chunks_matching(phrase) if phrase else 0
-            found[term] = self._term_counts[phrase]
-            if leaving_out and found[term]:  # the left-out documents' few chunks: counted afresh
-                found[term] -= self._chunks_matching(phrase, leaving_out)
+            words = re.findall(r"\w+", term.lower())
+            query = '"' + " ".join(words) + '"' if words else ""
+            if query not in counted:
+                counted[query] = int(self.db.execute(count, (query, *within)).fetchone()[0]) if query else 0
+            found[term] = counted[query]
         return found
-
-    def _chunks_matching(self, query: str, within: Sequence[str] = ()) -> int:
-        """How many chunks match an FTS5 query: in the whole catalog, or in the documents given."""
-        if not within:
-            sql, args = "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (query,)
-        else:
-            sql = (
-                "SELECT count(*) FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid"
-                f" WHERE chunks_fts MATCH ? AND c.source IN ({','.join('?' * len(within))})"
-            )
-            args = (query, *within)
-        return int(self.db.execute(sql, args).fetchone()[0])
 
     @cached_property
     def instance_id(self) -> str:
         return str(self.db.execute("SELECT id FROM instance").fetchone()[0])
 
-    def chunk_count(self, leaving_out: Sequence[str] = ()) -> int:
-        """How many chunks the catalog holds, not counting those of the documents left out."""
-        sql = f"SELECT count(*) FROM chunks WHERE source NOT IN ({','.join('?' * len(leaving_out))})"
-        return int(self.db.execute(sql, tuple(leaving_out)).fetchone()[0])
+    def chunk_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
 
 
 def _record(row: sqlite3.Row) -> DocumentRecord:
@@ -412,9 +396,3 @@ def _add_missing_columns(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE chunks ADD COLUMN quotable INTEGER NOT NULL DEFAULT 1")
     if "headings" not in have:
         db.execute("ALTER TABLE chunks ADD COLUMN headings TEXT NOT NULL DEFAULT '[]'")
-
-
-def _phrase(term: str) -> str:
-    """A term as an FTS5 phrase query ("" for one with no word)."""
-    words = re.findall(r"\w+", term.lower())
-    return '"' + " ".join(words) + '"' if words else ""

@@ -94,8 +94,12 @@ class Library:
         """How rare each term is here: 1 - log(1 + chunks holding it) / log(1 + all chunks), so 1
         for a term no chunk holds and near 0 for one nearly every chunk holds, at any library size.
         Documents left out (a question asked as if they were missing) count as not in the library."""
-        total = math.log1p(self.catalog.chunk_count(leaving_out))
-        counts = self.catalog.term_counts(terms, leaving_out)
+        counts, chunks = self.catalog.term_counts(terms), self.catalog.chunk_count()
+        if leaving_out:  # as if those documents were missing
+            missing = self.catalog.term_counts(terms, within=leaving_out)
+            counts = {t: n - missing[t] for t, n in counts.items()}
+            chunks -= sum(d.chunk_count for key in leaving_out if (d := self.catalog.document(key)))
+        total = math.log1p(chunks)
         return {t: 1.0 - math.log1p(n) / total if total else 1.0 for t, n in counts.items()}
 
     @property

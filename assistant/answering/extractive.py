@@ -321,14 +321,9 @@ class ExtractiveAnswerer:
         # The fact asked for must be in the answer's lead, not somewhere in a longer answer.
         lead = [s for s, _ in turn.chosen[:FACT_SENTENCES]]
         turn.fact_gap = missing_fact(question, lead, context_of(s.passage for s in lead)) if lead else None
+        fact_missing, left_out = turn.fact_gap is not None, turn.filters.exclude_documents
         turn.abstention = abstention_features(
-            question,
-            turn.passages,
-            turn.scored,
-            turn.answering,
-            turn.fact_gap is not None,
-            self.rarity,
-            turn.filters.exclude_documents,
+            question, turn.passages, turn.scored, turn.answering, fact_missing, self.rarity, left_out
         )
         return turn
 
