@@ -333,8 +333,10 @@ class Catalog:
         the whole catalog, or in the documents given (a few chunks: counted afresh, not cached)."""
         count = "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?"
         if within:
-            count = count.replace("WHERE", "JOIN chunks c ON c.rowid = chunks_fts.rowid WHERE")
-            count += f" AND c.source IN ({','.join('?' * len(within))})"
+            count = (
+                "SELECT count(*) FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid"
+                f" WHERE chunks_fts MATCH ? AND c.source IN ({','.join('?' * len(within))})"
+            )
         if len(self._term_counts) > 50_000:
             self._term_counts.clear()
         counted = {} if within else self._term_counts
