@@ -385,21 +385,28 @@ def held_out_figures(model: LinearModel, kind: str, x, covered, names, yes_no) -
     return figures
 
 
-def train_abstain(assistant: Assistant, abstracts, keys, small: Assistant | None, kind: str) -> LinearModel:
-    """The abstention model for one kind of question ("open" or "yes_no"): the weights are fitted
-    on every tune question (each source weighs the same, however many questions it has), the
-    threshold on that kind's (`kind_threshold`)."""
+def train_abstain(
+    assistant: Assistant, abstracts, keys, small: Assistant | None, kinds: Sequence[str]
+) -> dict[str, LinearModel]:
+    """The abstention model for each kind of question asked for ("open", "yes_no"): one set of
+    weights, fitted on every tune question (each source weighs the same, however many questions it
+    has), with each kind's threshold (`kind_threshold`). The questions are asked once for all kinds."""
     x, covered, names, yes_no = abstain_set(assistant, abstracts, keys, "tune", small)
     source = np.array([n.removesuffix(" off-topic").removesuffix(" left out") for n in names])
     sources = sorted(set(source))
     weights = np.array([len(source) / (len(sources) * (source == s).sum()) for s in source])
-    model = fit(x, covered, ABSTENTION_FEATURES, weights)
-    model = replace(model, threshold=kind_threshold(model.probability(x), covered, source, yes_no, kind))
-    figures = held_out_figures(model, kind, *abstain_set(assistant, abstracts, keys, "held-out", small))
-    fitted = dict(zip(ABSTENTION_FEATURES, np.round(model.weights, 2), strict=True))
-    print(f"abstain ({kind}):", figures, fitted)
-    data = f"tune halves of PubMedQA-dev and gold; threshold on {kind} questions"
-    return replace(model, about=provenance(data=data, **figures))
+    fitted = fit(x, covered, ABSTENTION_FEATURES, weights)
+    print("abstain weights:", dict(zip(ABSTENTION_FEATURES, np.round(fitted.weights, 2), strict=True)))
+    held_out = abstain_set(assistant, abstracts, keys, "held-out", small)
+    models = {}
+    for kind in kinds:
+        threshold = kind_threshold(fitted.probability(x), covered, source, yes_no, kind)
+        model = replace(fitted, threshold=threshold)
+        figures = held_out_figures(model, kind, *held_out)
+        print(f"abstain ({kind}):", figures)
+        data = f"tune halves of PubMedQA-dev and gold; threshold on {kind} questions"
+        models[kind] = replace(model, about=provenance(data=data, **figures))
+    return models
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -438,13 +445,13 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "keep_share chosen on tune (set Settings.answer_keep_share to it):",
                 choose_keep_share(assistant, abstracts),
             )
+        kinds = [kind for step, kind in abstain_steps.items() if step in steps]
         small = None
-        if args.corpus_store and set(abstain_steps) & set(steps):
+        if args.corpus_store and kinds:
             small_settings = settings.model_copy(update={"data_dir": args.corpus_store})
             small = Assistant(small_settings, Library.open(small_settings, embedder))
-        for step, kind in abstain_steps.items():
-            if step in steps:
-                model = train_abstain(assistant, abstracts, keys, small, kind)
+        if kinds:
+            for kind, model in train_abstain(assistant, abstracts, keys, small, kinds).items():
                 print("wrote", save_model(ABSTENTION_MODELS[kind], model))
 
 
