@@ -691,3 +691,51 @@ def test_a_count_for_a_named_program_comes_from_a_passage_that_names_it():
     assert "a number" in missing_fact(question, lead, context_of(s.passage for s in lead))
     own = sentence_of("The Baltimore partnership has four co-leaders.")
     assert missing_fact(question, [baltimore, own], context_of([baltimore.passage, own.passage])) is None
+
+
+def test_sentences_of_another_document_are_quoted_only_when_it_is_on_the_question_s_topic():
+    from assistant.answering.citations import Sentence
+    from assistant.answering.quoting import on_the_best_documents_topic
+
+    def scored(source: str, text: str, probability: float):
+        return Sentence(text, (0, len(text)), Passage(text[:12], text, source, source)), probability
+
+    best = scored("cja", "Stable funding for a backbone organization is critical to sustainability.", 0.9)
+    same = scored("cja", "Funders should commit to multi-year support.", 0.6)
+    kidney = scored(
+        "kidney", "A new payment strategy is required because insurers may not pay donor costs.", 0.85
+    )
+    on_topic = scored("brief", "Partners can pay for a backbone organization by pooling their dues.", 0.8)
+    question = "How do we pay for a backbone organization?"
+    kept = on_the_best_documents_topic(
+        question, [best, kidney, same, on_topic], [s.passage for s, _ in [best, kidney, same, on_topic]]
+    )
+    # the kidney abstract never says "backbone", which the best document does: it is padding
+    assert [s.text for s, _ in kept] == [best[0].text, same[0].text, on_topic[0].text]
+    assert on_the_best_documents_topic(question, [], []) == []
+
+
+def test_an_answer_is_not_padded_with_an_off_topic_document(make_library, tmp_path):
+    """Two real files: the answer quotes the backbone brief, not the transplant abstract's payments."""
+    from assistant.assistant import Assistant
+    from assistant.ingest import ingest
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "backbone.md").write_text(
+        "# Funding the backbone\n\nStable funding for a backbone organization is critical to the "
+        "sustainability of cross-sector efforts beyond short grant periods. Partnerships that pooled "
+        "member dues kept their backbone staff for longer.\n",
+        encoding="utf-8",
+    )
+    (folder / "kidney.md").write_text(
+        "# Paying for kidney paired donation\n\nA new payment strategy is required because Medicare and "
+        "commercial insurers may not directly pay living donor costs. Organ procurement organizations "
+        "were empowered to pay the upfront recovery expenses for deceased donor kidneys.\n",
+        encoding="utf-8",
+    )
+    library = make_library()
+    ingest(library, [folder], progress=False)
+    answer = Assistant(library.settings, library).ask("How do we pay for a backbone organization?")
+    assert not answer.abstained
+    assert {Path(c.source).name for c in answer.citations} == {"backbone.md"}, answer.text

@@ -27,12 +27,7 @@ from assistant.answering.coverage import (
     undescribed,
 )
 from assistant.answering.facts import fact_check, missing_fact
-from assistant.answering.findings import (
-    ANSWER_FEATURES,
-    answer_features,
-    finding_features,
-    is_open_question,
-)
+from assistant.answering.findings import ANSWER_FEATURES, answer_features, finding_features, is_open_question
 from assistant.answering.models import load_model
 from assistant.answering.names import (
     acronyms_asked,
@@ -45,6 +40,7 @@ from assistant.answering.quoting import (
     SentenceCheck,
     choose_sentences,
     no_setup_after_the_first,
+    on_the_best_documents_topic,
     quotable_candidates,
 )
 from assistant.answering.turn import ScoredSentence, Turn
@@ -305,6 +301,7 @@ class ExtractiveAnswerer:
         quotable = quotable_candidates(
             question, turn.answering, turn.passages, turn.question, turn.topic_documents
         )
+        quotable = on_the_best_documents_topic(question, quotable, turn.passages)
         # sentences the finding model reads as set-up (a yes/no answer quotes none after its first)
         setup = {
             (s.passage.id, s.span)

@@ -14,10 +14,10 @@ import re
 from collections.abc import Callable, Iterable
 
 from assistant.answering.citations import Sentence
-from assistant.answering.coverage import described_documents
+from assistant.answering.coverage import described_documents, key_terms, mentions
 from assistant.answering.facts import fact_check, gives_what_is_asked
 from assistant.answering.findings import asks_how_the_study_was_done, is_open_question, is_setup_heading
-from assistant.answering.names import naming_documents
+from assistant.answering.names import context_of, naming_documents
 from assistant.answering.turn import ScoredSentence
 from assistant.retrieval import SHORT_DOCUMENT_CHUNKS
 from assistant.types import Passage
@@ -249,6 +249,24 @@ def quotable_candidates(
     # "how many people …?": a sentence counting people, when one does, not one with other numbers
     pointed = [item for item in with_fact if gives_what_is_asked(question, item[0].text)]
     return pointed or with_fact or allowed
+
+
+def on_the_best_documents_topic(
+    question: str, quotable: list[ScoredSentence], passages: list[Passage]
+) -> list[ScoredSentence]:
+    """No padding from other documents: a sentence of another document than the best sentence's is
+    quoted only when that document's passages mention every key term of the question the best one's
+    do. "How do we pay for a backbone organization?" is not padded with a kidney-donation abstract's
+    sentences on payment, which never say "backbone"."""
+    if not quotable:
+        return quotable
+    terms = key_terms(question)
+    mentioned: dict[str, set[str]] = {}
+    for source in {sentence.passage.source for sentence, _ in quotable}:
+        text = context_of([p for p in passages if p.source == source]).lower()
+        mentioned[source] = {term for term in terms if mentions(term, text)}
+    best = quotable[0][0].passage.source
+    return [item for item in quotable if mentioned[best] <= mentioned[item[0].passage.source]]
 
 
 def no_setup_after_the_first(
