@@ -246,7 +246,7 @@ def test_abstention_sees_whether_one_passage_has_all_the_question_s_terms():
     ]
 
     def features(passages: list[Passage]) -> dict[str, float]:
-        row = abstention_features(question, passages, [], [], False, rarity=None)
+        row = abstention_features(question, passages, [], [], False, rarity={})
         return dict(zip(ABSTENTION_FEATURES, row, strict=True))
 
     # Between them the three studies carry every key term, as the one study does ...

@@ -707,12 +707,20 @@ def test_sentences_of_another_document_are_quoted_only_when_it_is_on_the_questio
     )
     on_topic = scored("brief", "Partners can pay for a backbone organization by pooling their dues.", 0.8)
     question = "How do we pay for a backbone organization?"
-    kept = on_the_best_documents_topic(
-        question, [best, kidney, same, on_topic], [s.passage for s, _ in [best, kidney, same, on_topic]]
-    )
+    quotable = [best, kidney, same, on_topic]
+    kept = on_the_best_documents_topic(question, quotable, [s.passage for s, _ in quotable], {})
     # the kidney abstract never says "backbone", which the best document does: it is padding
     assert [s.text for s, _ in kept] == [best[0].text, same[0].text, on_topic[0].text]
-    assert on_the_best_documents_topic(question, [], []) == []
+    assert on_the_best_documents_topic(question, [], [], {}) == []
+    # a document lacking a common term the best one has, but having a rare one it lacks, adds a point
+    services = scored("hco", "Clinics relied on social service organizations for referrals.", 0.9)
+    motives = scored("motives", "Partnerships were motivated by mission-driven organizations.", 0.8)
+    asked = "What motivates social service organizations?"
+    pair = [services, motives]
+    rare_motive = {"motivates": 0.9, "social": 0.3, "service": 0.2, "organizations": 0.1}
+    assert len(on_the_best_documents_topic(asked, pair, [s.passage for s, _ in pair], rare_motive)) == 2
+    rare_service = {**rare_motive, "motivates": 0.1, "service": 0.9}
+    assert len(on_the_best_documents_topic(asked, pair, [s.passage for s, _ in pair], rare_service)) == 1
 
 
 def test_an_answer_is_not_padded_with_an_off_topic_document(make_library, tmp_path):

@@ -53,14 +53,13 @@ def abstention_features(
     scored: list[ScoredSentence],
     answering: list[ScoredSentence],
     fact_missing: bool,
-    rarity: Rarity | None,
-    left_out: Sequence[str] = (),
+    rarity: dict[str, float],
 ) -> list[float]:
+    """The abstention model's inputs; `rarity` weighs each key term (`Library.term_rarity`, 1 when
+    unknown)."""
     terms = key_terms(question)
     missing = uncovered_terms(question, passages[:PASSAGES_CHECKED])
-    # a term only a left-out document has is in no document here, as if that document were missing
-    rare = rarity(terms, left_out) if rarity and terms else {}
-    weight = {t: rare.get(t, 1.0) for t in terms}
+    weight = {t: rarity.get(t, 1.0) for t in terms}
     total = sum(weight.values())
 
     def share(lacked: list[str]) -> float:

@@ -301,7 +301,10 @@ class ExtractiveAnswerer:
         quotable = quotable_candidates(
             question, turn.answering, turn.passages, turn.question, turn.topic_documents
         )
-        quotable = on_the_best_documents_topic(question, quotable, turn.passages)
+        terms = key_terms(question)
+        # a term only a left-out document has is in no document here, as if that document were missing
+        rarity = self.rarity(terms, turn.filters.exclude_documents) if self.rarity and terms else {}
+        quotable = on_the_best_documents_topic(question, quotable, turn.passages, rarity)
         # sentences the finding model reads as set-up (a yes/no answer quotes none after its first)
         setup = {
             (s.passage.id, s.span)
@@ -318,9 +321,8 @@ class ExtractiveAnswerer:
         # The fact asked for must be in the answer's lead, not somewhere in a longer answer.
         lead = [s for s, _ in turn.chosen[:FACT_SENTENCES]]
         turn.fact_gap = missing_fact(question, lead, context_of(s.passage for s in lead)) if lead else None
-        fact_missing, left_out = turn.fact_gap is not None, turn.filters.exclude_documents
         turn.abstention = abstention_features(
-            question, turn.passages, turn.scored, turn.answering, fact_missing, self.rarity, left_out
+            question, turn.passages, turn.scored, turn.answering, turn.fact_gap is not None, rarity
         )
         return turn
 

@@ -252,12 +252,13 @@ def quotable_candidates(
 
 
 def on_the_best_documents_topic(
-    question: str, quotable: list[ScoredSentence], passages: list[Passage]
+    question: str, quotable: list[ScoredSentence], passages: list[Passage], weights: dict[str, float]
 ) -> list[ScoredSentence]:
     """No padding from other documents: a sentence of another document than the best sentence's is
     quoted only when that document's passages mention every key term of the question the best one's
-    do. "How do we pay for a backbone organization?" is not padded with a kidney-donation abstract's
-    sentences on payment, which never say "backbone"."""
+    do, or mention more of them, each weighed by `weights` (how rare it is in the library). "How do we
+    pay for a backbone organization?" is not padded with a kidney-donation abstract on payment, which
+    never says "backbone"; a study that says "motivated" where the best one says "services" still is."""
     if not quotable:
         return quotable
     terms = key_terms(question)
@@ -265,8 +266,16 @@ def on_the_best_documents_topic(
     for source in {sentence.passage.source for sentence, _ in quotable}:
         text = context_of([p for p in passages if p.source == source]).lower()
         mentioned[source] = {term for term in terms if mentions(term, text)}
+
+    def weight(source: str) -> float:
+        return sum(weights.get(term, 1.0) for term in mentioned[source])
+
     best = quotable[0][0].passage.source
-    return [item for item in quotable if mentioned[best] <= mentioned[item[0].passage.source]]
+    return [
+        item
+        for item in quotable
+        if mentioned[best] <= mentioned[(source := item[0].passage.source)] or weight(source) > weight(best)
+    ]
 
 
 def no_setup_after_the_first(
