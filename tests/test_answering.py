@@ -580,6 +580,10 @@ def test_a_what_is_question_needs_its_term_as_one_phrase():
     role = "What role do community health workers play in partnerships?"
     assert undefined_term(role, [trauma, backbone]) == "community health workers"
     assert undefined_term("What is the role of a backbone organization?", [backbone]) is None
+    # the term is what plays the role, not the whole rest of the question
+    trust = Passage("r", "Relational organizing built trust between clinics and groups.", "s", "t")
+    assert undefined_term("What is the role of trust in relational organizing?", [trust]) is None
+    assert undefined_term("What is the role of data in relational organizing?", [trust]) == "data"
     assert readable_terms(role, ["workers", "play"]) == ["workers"]  # "play" a role is no topic
     assert readable_terms("When were the interviews done?", ["interviews", "done"]) == ["interviews"]
     asked = "What questions was the research trying to answer?"

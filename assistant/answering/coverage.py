@@ -72,11 +72,13 @@ def mentions(term: str, text: str) -> bool:
 
 # "What is collective impact?": a question asking what a term means, where the term is 2-4 words
 TERM = r"((?:[\w’'-]+\s+){1,3}[\w’'-]+)"
+# in "What is the role of trust in relational organizing?" the term is the fewest words before "in"
+ROLE_TERM = r"((?:[\w’'-]+\s+){0,3}?[\w’'-]+)"
 DEFINITION_QUESTION = re.compile(
     rf"^\s*(?:(?:what (?:is|are)|define) (?:an? |the )?{TERM}|what does (?:an? |the )?{TERM} mean)\s*\??\s*$"
     # "What role do community health workers play …?" asks about that term too
     rf"|^\s*(?:what (?:role|part) (?:do|does|did|can|could) (?:an? |the )?{TERM} play\b"
-    rf"|what is the role of (?:an? |the )?{TERM}(?= in\b|\s*\?))",
+    rf"|what is the role of (?:an? |the )?{ROLE_TERM}(?= in\b|\s*\?))",
     re.I,
 )
 
