@@ -629,6 +629,18 @@ def test_bylines_and_unmarked_headings_are_never_quoted():
     assert byline in [s.text for s in sentences if by_authors(s)]
 
 
+def test_a_journal_reference_standing_as_a_sentence_is_never_quoted():
+    from assistant.answering.citations import passage_sentences
+    from assistant.answering.quoting import quotable_for
+
+    finding = "Cardiac reoperations in octogenarians carried a 12% in-hospital mortality."
+    reference = "Geriatr Gerontol Int 2016; 16: 1138-1144."
+    dated = "In 2016, 16 of 20 clinics joined the partnership: most stayed."  # a year and a colon
+    sentences = passage_sentences(Passage("p", f"{finding} {reference} {dated}", "s", "t"))
+    quotable = quotable_for("Do octogenarians benefit from cardiac reoperations?", sentences)
+    assert [s.text for s in sentences if quotable(s)] == [finding, dated]
+
+
 def test_a_web_address_is_not_a_word_of_a_quotable_sentence():
     from assistant.answering.extractive import _long_enough
 

@@ -135,6 +135,15 @@ def title_line(text: str) -> bool:
     return bool(words) and sum(w[0].isupper() for w in words) >= 0.6 * len(words)
 
 
+# A journal reference standing as a sentence ("Geriatr Gerontol Int 2016; 16: 1138-1144.", "CA: A
+# Cancer Journal for Clinicians 2018;0:1-31."): year; volume: pages say where a text appeared, not
+# what it found. Ten of the development library's 53,370 sentences.
+JOURNAL_REFERENCE = re.compile(
+    r"^\W*(?:(?:[A-Z][\w.&:-]*|of|for|and|the|in)\s+){0,10}(?:19|20)\d\d\s*;\s*\d+\s*(?:\(\d+\))?\s*:"
+    r"\s*[A-Za-z]?\d+(?:\s*[-–]\s*[A-Za-z]?\d+)?\W*$"
+)
+
+
 def part_of(sentence: Sentence) -> str:
     """The heading a sentence sits under, or the label of its run-in part when that comes later
     ("... OBJECTIVE To determine ... METHODS We enrolled ...": abstracts often label parts in the text)."""
@@ -180,6 +189,8 @@ def quotable_for(
         if sentence.text.strip() in {heading for _, heading in passage.headings}:
             return False
         if title_line(sentence.text) and not about_authors:  # a byline answers "who wrote it?"
+            return False
+        if JOURNAL_REFERENCE.match(sentence.text):
             return False
         if in_part is not None:
             return in_part(sentence)
