@@ -252,6 +252,21 @@ def test_a_count_question_quotes_the_sentence_counting_what_it_asks_about():
     assert len(quotable_candidates("How many volunteers took part?", scored, [passage])) == 2
 
 
+def test_a_document_in_two_languages_answers_in_the_question_s_language():
+    """An abstract and its Chinese translation: the English question gets the English sentence (the
+    Chinese one had been quoted, its count taken for an answer), the Chinese question the Chinese."""
+    english = "We conducted 60-minute interviews with 34 leaders from 25 organizations."
+    chinese = "我们对来自 25 个组织的 34 名领导人进行了 60 分钟的访谈。"
+    passage = Passage("p", f"{chinese}\n{english}", "m.md", "M")
+    scored = [(s, 0.9 - 0.1 * i) for i, s in enumerate(passage_sentences(passage))]
+    asked = "How many interviews did the study conduct?"  # 34 leaders interviewed: 34 interviews
+    assert [s.text for s, _ in quotable_candidates(asked, scored, [passage])] == [english]
+    assert _fact_gap(asked, english) is None  # so the answer does not abstain for want of a count
+    assert _fact_gap(asked, "The interviews with community leaders lasted 60 minutes.") is not None
+    asked_in_chinese = "这项研究采访了多少名领导人?"
+    assert [s.text for s, _ in quotable_candidates(asked_in_chinese, scored, [passage])] == [chinese]
+
+
 def test_a_name_no_retrieved_passage_mentions_is_unmentioned():
     context = (
         "The Baltimore City Health Department partnered with members of a health maintenance organization."

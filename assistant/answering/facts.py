@@ -200,10 +200,14 @@ def _has_count(question: str, sentence: str) -> bool:
 
 
 def _number_before(noun: str, words: list[str], is_number: Callable[[str], bool]) -> bool:
-    """A word `is_number` accepts within four words before the noun: "19 people", "29 diverse
-    health care organizations"."""
+    """A word `is_number` accepts within four words before the noun ("19 people", "29 diverse
+    health care organizations"), or right after "with" or "of" following it: "interviews with 34
+    leaders" were 34 interviews."""
     numbers = [i for i, w in enumerate(words) if is_number(w)]
-    return any(0 < i - n <= 4 for i, w in enumerate(words) if w == noun for n in numbers)
+    nouns = [i for i, w in enumerate(words) if w == noun]
+    return any(0 < i - n <= 4 for i in nouns for n in numbers) or any(
+        words[i + 1 : i + 2] in (["with"], ["of"]) and i + 2 in numbers for i in nouns
+    )
 
 
 # "what software …?" is answered by a name said to be software ("coded using Dedoose software")

@@ -20,6 +20,7 @@ from assistant.answering.findings import asks_how_the_study_was_done, is_open_qu
 from assistant.answering.names import context_of, naming_documents
 from assistant.answering.turn import ScoredSentence
 from assistant.retrieval import SHORT_DOCUMENT_CHUNKS
+from assistant.text import CJK_LETTER
 from assistant.types import Passage
 
 SentenceCheck = Callable[[Sentence], bool]
@@ -248,6 +249,10 @@ def quotable_candidates(
     quotable = quotable_for(question, [sentence for sentence, _ in candidates], own_words)
     allowed = [item for item in candidates if quotable(item[0])]
     allowed = _dropping(allowed, lambda text: promises_only(text, question))
+    # a document read in two languages (an abstract and its Chinese translation) answers in the
+    # question's own: "How many interviews …?" was answered in Chinese, its number counted there
+    asked_in_cjk = bool(CJK_LETTER.search(own_words or question))
+    allowed = _dropping(allowed, lambda text: bool(CJK_LETTER.search(text)) != asked_in_cjk)
     if not MEMBERS_QUESTION.search(question):
         allowed = _dropping(allowed, lists_members)
     for asks, of_the_kind in ASKED_KINDS:
