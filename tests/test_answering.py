@@ -252,6 +252,28 @@ def test_a_count_question_quotes_the_sentence_counting_what_it_asks_about():
     assert len(quotable_candidates("How many volunteers took part?", scored, [passage])) == 2
 
 
+def test_a_what_is_question_is_answered_from_the_documents_using_its_term():
+    """ "What is ripple effect mapping?": not from likelier sentences on other kinds of mapping, and
+    the study's sentence saying what it did with it may be quoted though it sits under Data Collection."""
+    mapping = Passage(
+        "m", "In conclusion, concept mapping has a positive effect on achievement.", "m.md", "M"
+    )
+    study = Passage(
+        "s",
+        "A sensemaking team conducted a ripple effect mapping exercise to supplement interviews.",
+        "s.md",
+        "S",
+        section="Data Collection",
+    )
+    scored = [(s, 0.9) for s in passage_sentences(mapping)] + [(s, 0.5) for s in passage_sentences(study)]
+    quoted = [
+        s.text for s, _ in quotable_candidates("What is ripple effect mapping?", scored, [mapping, study])
+    ]
+    assert quoted == [
+        "A sensemaking team conducted a ripple effect mapping exercise to supplement interviews."
+    ]
+
+
 def test_a_document_in_two_languages_answers_in_the_question_s_language():
     """An abstract and its Chinese translation: the English question gets the English sentence (the
     Chinese one had been quoted, its count taken for an answer), the Chinese question the Chinese."""
@@ -599,6 +621,8 @@ def test_a_what_is_question_needs_its_term_as_one_phrase():
     trust = Passage("r", "Relational organizing built trust between clinics and groups.", "s", "t")
     assert undefined_term("What is the role of trust in relational organizing?", [trust]) is None
     assert undefined_term("What is the role of data in relational organizing?", [trust]) == "data"
+    # "What is a CBO?" asks about one word, which the key-term checks weigh: "a CBO" is no phrase
+    assert undefined_term("What is a CBO?", [backbone]) is None
     assert readable_terms(role, ["workers", "play"]) == ["workers"]  # "play" a role is no topic
     assert readable_terms("When were the interviews done?", ["interviews", "done"]) == ["interviews"]
     asked = "What questions was the research trying to answer?"

@@ -71,7 +71,8 @@ def mentions(term: str, text: str) -> bool:
 
 
 # "What is collective impact?": a question asking what a term means, where the term is 2-4 words
-TERM = r"((?:[\w’'-]+\s+){1,3}[\w’'-]+)"
+# ("What is a CBO?" asks about one word: "a" is no part of the term)
+TERM = r"((?!(?:an?|the)\s)(?:[\w’'-]+\s+){1,3}[\w’'-]+)"
 # in "What is the role of trust in relational organizing?" the term is the fewest words before "in"
 ROLE_TERM = r"((?:[\w’'-]+\s+){0,3}?[\w’'-]+)"
 DEFINITION_QUESTION = re.compile(
@@ -83,19 +84,31 @@ DEFINITION_QUESTION = re.compile(
 )
 
 
+def asked_term(question: str) -> str | None:
+    """The term a "what is X?" question asks about, or None for any other question."""
+    match = DEFINITION_QUESTION.match(question)
+    return next(group for group in match.groups() if group) if match else None
+
+
+def uses_term(term: str, text: str) -> bool:
+    """The text has the term as one phrase, plural-blind."""
+    wanted = [singular(w) for w in re.findall(r"[\w’'-]+", term)]
+    words = [singular(w) for w in re.findall(r"[\w’'-]+", text)]
+    return any(words[i : i + len(wanted)] == wanted for i in range(len(words) - len(wanted) + 1))
+
+
 def undefined_term(question: str, passages: Iterable[Passage]) -> str | None:
     """The term a "what is X?" question asks about, when no passage uses it as one phrase: each of
     its words may be about ("collective trauma", "impact on families"), but the term is not."""
-    match = DEFINITION_QUESTION.match(question)
-    if not match:
-        return None
-    asked = next(group for group in match.groups() if group)
-    term = [singular(w) for w in re.findall(r"[\w’'-]+", asked)]
-    for passage in passages:
-        words = [singular(w) for w in re.findall(r"[\w’'-]+", f"{passage.title} {passage.text}")]
-        if any(words[i : i + len(term)] == term for i in range(len(words) - len(term) + 1)):
-            return None
-    return asked
+    term = asked_term(question)
+    return term if term and not any(uses_term(term, f"{p.title} {p.text}") for p in passages) else None
+
+
+def term_documents(question: str, passages: Iterable[Passage]) -> set[str]:
+    """For a "what is X?" question, the documents whose passages use X as one phrase: "What is
+    ripple effect mapping?" is answered from the study that did it, not from papers on mapping."""
+    term = asked_term(question)
+    return {p.source for p in passages if uses_term(term, f"{p.title} {p.text}")} if term else set()
 
 
 # "the relational organizing study", "the study of health and social sector collaborations": a

@@ -14,7 +14,14 @@ import re
 from collections.abc import Callable, Iterable
 
 from assistant.answering.citations import Sentence
-from assistant.answering.coverage import described_documents, key_terms, mentions
+from assistant.answering.coverage import (
+    asked_term,
+    described_documents,
+    key_terms,
+    mentions,
+    term_documents,
+    uses_term,
+)
 from assistant.answering.facts import fact_check, gives_what_is_asked
 from assistant.answering.findings import asks_how_the_study_was_done, is_open_question, is_setup_heading
 from assistant.answering.names import context_of, naming_documents
@@ -175,15 +182,17 @@ def quotable_for(
     """Whether the answer may quote a sentence. Never a heading line. A question (a research
     question, a rhetorical one) answers only a question about questions. A sentence under a set-up
     heading (Objective, Design, Measures...) says what a study looked at, not what it found: quoted
-    only when it carries the count, date or place asked for, or, for a question about how the study
-    was done that asks for no such fact, at all. A question naming a part of the study (objective,
-    design...) is answered from under that part's heading when one of the `candidates` sits there."""
+    only when it carries the count, date or place asked for; for a question about how the study was
+    done that asks for no such fact, at all; for a "what is X?" question, when it uses X (it says
+    what X was for). A question naming a part of the study (objective, design...) is answered from
+    under that part's heading when one of the `candidates` sits there."""
     own_words = own_words or question  # a follow-up's own words: its appended topic terms ask nothing
     about_the_study = asks_how_the_study_was_done(own_words)
     has_fact = fact_check(question)  # the standalone question: names the topic supplies are no answer
     about_questions = bool(QUESTIONS_QUESTION.search(own_words))
     about_authors = bool(AUTHORS_QUESTION.search(own_words))
     in_part = asked_part(own_words, candidates)
+    term = asked_term(own_words)
 
     def quotable(sentence: Sentence) -> bool:
         passage = sentence.passage
@@ -198,6 +207,8 @@ def quotable_for(
         if sentence.text.rstrip().endswith("?") and not about_questions:
             return False
         if not is_setup_heading(part_of(sentence)):
+            return True
+        if term and uses_term(term, sentence.text):  # "What is ripple effect mapping?": what it was for
             return True
         if has_fact is not None:  # a count, date or place asked for: only a set-up sentence that has one
             return has_fact(sentence)
@@ -241,10 +252,11 @@ def quotable_candidates(
     on_topic = [p.id for p in passages if p.source in topic_documents]
     if on_topic:
         readable = set(on_topic)
-    elif named := naming_documents(asked := own_words or question, passages) or described_documents(
-        asked, passages
-    ):
-        readable = _reading([p for p in passages if p.source in named], passages)
+    else:  # the documents a question names, describes, or asks what their term means
+        asked = own_words or question
+        finders = (naming_documents, described_documents, term_documents)
+        if named := next((found for find in finders if (found := find(asked, passages))), set()):
+            readable = _reading([p for p in passages if p.source in named], passages)
     candidates = [item for item in answering if item[0].passage.id in readable]
     quotable = quotable_for(question, [sentence for sentence, _ in candidates], own_words)
     allowed = [item for item in candidates if quotable(item[0])]
