@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from typing import TypedDict
 
-from assistant.text import CJK_LETTER, content_words
+from assistant.text import CJK_LETTER, QUESTION_WORDS, content_words
 
 
 class Message(TypedDict, total=False):
@@ -71,7 +71,9 @@ def needs_context(question: str) -> bool:
         return bool(CJK_REFERRING.search(question))
     text = EXPLETIVE_IT.sub(" ", question)
     referring = [m for m in REFERRING.finditer(text) if not _own_possessive(m, text)]
-    return bool(referring or CONTINUATION.match(question) or len(content_words(question)) <= 1)
+    # "How many organizations took part?" names one topic word, and no study: it asks about the last one
+    topic_words = content_words(question) - QUESTION_WORDS
+    return bool(referring or CONTINUATION.match(question) or len(topic_words) <= 1)
 
 
 def _own_possessive(match: re.Match[str], text: str) -> bool:

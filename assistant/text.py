@@ -26,6 +26,22 @@ STOPWORDS = frozenset(
 CJK_LETTER = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
+# Words any question may use that say nothing about its topic.
+QUESTION_WORDS = frozenset(
+    "what which when where who whom whose why how many much does did do can could should would will "
+    "best way ways role help helps helped used use using mean means kind kinds type types describe "
+    "tell know known example examples important main key effect effects impact study studies research "
+    "report paper authors find found findings work works make made get there their them they any some "
+    "one two also other others between among within during new like well based via per versus whether "
+    "through throughout across toward towards upon onto against without "
+    # light verbs, particles and fillers: "what came out of it", "how did they go about it"
+    "come came comes coming go goes went gone going take took taken takes give gave given gives put "
+    "set see saw seen say said says look looks want wants need needs keep kept try tried get got gets "
+    "out off over under again still even ever really thing things lot lots part parts able else "
+    "matter matters mattered happen happens happened happening".split()
+)
+
+
 def content_words(text: str) -> set[str]:
     """The words of a text that carry its meaning: lower-cased, no stopwords, longer than two letters."""
     return {w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS and len(w) > 2}

@@ -76,6 +76,14 @@ def test_the_study_said_which_study_is_not_a_follow_up():
     assert "relational" in standalone_question("When were the interviews done?", RELATIONAL)
 
 
+def test_a_question_naming_one_topic_word_and_no_study_asks_about_the_last_one():
+    # it had been read alone and answered with two other studies' counts
+    assert "relational" in standalone_question("How many organizations took part?", RELATIONAL)
+    # two topic words of its own ("people", "data") make a question of its own
+    asked = "How many people contributed data?"
+    assert standalone_question(asked, RELATIONAL) == asked
+
+
 def test_an_it_that_stands_for_what_follows_is_not_a_follow_up():
     # in the browser the previous (Chinese) question had been appended to this one
     for question in (

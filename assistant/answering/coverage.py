@@ -13,24 +13,8 @@ from collections.abc import Iterable
 
 from assistant.answering.citations import stems
 from assistant.answering.names import by_document, context_of, spelled_out
-from assistant.text import CJK_LETTER, content_words, singular, singular_words
+from assistant.text import CJK_LETTER, QUESTION_WORDS, content_words, singular, singular_words
 from assistant.types import Coverage, Passage
-
-# Words any question may use that say nothing about its topic.
-GENERIC = frozenset(
-    "what which when where who whom whose why how many much does did do can could should would will "
-    "best way ways role help helps helped used use using mean means kind kinds type types describe "
-    "tell know known example examples important main key effect effects impact study studies research "
-    "report paper authors find found findings work works make made get there their them they any some "
-    "one two also other others between among within during new like well based via per versus whether "
-    "through throughout across toward towards upon onto against without "
-    # light verbs, particles and fillers: "what came out of it", "how did they go about it"
-    "come came comes coming go goes went gone going take took taken takes give gave given gives put "
-    "set see saw seen say said says look looks want wants need needs keep kept try tried get got gets "
-    "out off over under again still even ever really thing things lot lots part parts able "
-    "matter matters mattered happen happens happened happening".split()
-)
-
 
 # "take place" says when or where something happened, not what it is about
 TAKE_PLACE = re.compile(r"\b(?:take|takes|took|taken|taking)\s+place\b", re.I)
@@ -42,7 +26,7 @@ def key_terms(question: str) -> list[str]:
     # "Baltimore's" is the name Baltimore
     spelled = [re.sub(r"[’']s$", "", w) for w in re.findall(r"[\w’'-]+", question)]
     words = [w for w in spelled if w.lower() in content_words(question)]
-    return list(dict.fromkeys(w for w in words if w.lower() not in GENERIC))
+    return list(dict.fromkeys(w for w in words if w.lower() not in QUESTION_WORDS))
 
 
 def uncovered_terms(question: str, passages: Iterable[Passage]) -> list[str]:
