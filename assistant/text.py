@@ -37,7 +37,7 @@ QUESTION_WORDS = frozenset(
     # light verbs, particles and fillers: "what came out of it", "how did they go about it"
     "come came comes coming go goes went gone going take took taken takes give gave given gives put "
     "set see saw seen say said says look looks want wants need needs keep kept try tried get got gets "
-    "out off over under again still even ever really thing things lot lots part parts able else "
+    "out off over under again still even ever really thing things lot lots part parts able else every each "
     "matter matters mattered happen happens happened happening".split()
 )
 
