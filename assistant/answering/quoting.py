@@ -241,13 +241,14 @@ def quotable_candidates(
     of `quotable_for` (the sentences of those passages are its `candidates`). A follow-up ("How many
     interviews did it include?") is answered from its topic's document when that was retrieved: "it"
     is that study, not another one with interviews. A question naming a program, place or study
-    ("the Reading Hospital program"), or describing one ("the relational organizing study"), is
-    answered from the documents that mention it. For a question asking a count, a date or a place,
-    only the sentences carrying one, when some do: the rest is padding. A question asking for a kind
-    of sentence (the questions a study lists, its aim, a list of the kinds asked about) is answered by
-    that kind (`ASKED_KINDS`). A sentence that only says what its document tells (`promises_only`),
-    or, unless the question asks who takes part, one listing members (`lists_members`), is quoted
-    only when nothing else may be."""
+    ("the Reading Hospital program"), describing one ("the relational organizing study"), or asking
+    what a term means ("What is ripple effect mapping?") is answered from the documents that mention
+    it. Only sentences in the question's script (Chinese or not), when some may be quoted. For a
+    question asking a count, a date or a place, only the sentences carrying one, when some do: the
+    rest is padding. A question asking for a kind of sentence (the questions a study lists, its aim,
+    a list of the kinds asked about) is answered by that kind (`ASKED_KINDS`). A sentence that only
+    says what its document tells (`promises_only`), or, unless the question asks who takes part, one
+    listing members (`lists_members`), is quoted only when nothing else may be."""
     readable = _reading(passages, passages)
     on_topic = [p.id for p in passages if p.source in topic_documents]
     if on_topic:
