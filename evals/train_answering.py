@@ -50,6 +50,7 @@ from tqdm import tqdm  # noqa: E402
 
 from assistant.answering.abstention import ABSTENTION_FEATURES, ABSTENTION_MODELS, question_kind  # noqa: E402
 from assistant.answering.citations import passage_sentences  # noqa: E402
+from assistant.answering.coverage import key_terms  # noqa: E402
 from assistant.answering.extractive import (  # noqa: E402
     MIN_WORDS,
     compose,
@@ -59,7 +60,11 @@ from assistant.answering.extractive import (  # noqa: E402
 from assistant.answering.facts import fact_check  # noqa: E402
 from assistant.answering.findings import ANSWER_FEATURES, SIGNALS, TRAITS, finding_features  # noqa: E402
 from assistant.answering.models import LinearModel, load_model, save_model  # noqa: E402
-from assistant.answering.quoting import choose_sentences, quotable_candidates  # noqa: E402
+from assistant.answering.quoting import (  # noqa: E402
+    choose_sentences,
+    on_the_best_documents_topic,
+    quotable_candidates,
+)
 from assistant.answering.turn import Turn  # noqa: E402
 from assistant.assistant import Assistant  # noqa: E402
 from assistant.evaluation.answer_metrics import carries_evidence, sentence_holds_evidence  # noqa: E402
@@ -283,6 +288,9 @@ def selection_scores(assistant: Assistant, abstracts, split: str) -> dict[float,
         carries, precise, found, setup, quoted = [], [], [], [], []
         for q, kind, turn in turns:
             quotable = quotable_candidates(turn.standalone, turn.answering, turn.passages, turn.question)
+            terms = key_terms(turn.standalone)  # as the product quotes: no other documents' padding
+            weights = assistant.library.term_rarity(terms) if terms else {}
+            quotable = on_the_best_documents_topic(turn.standalone, quotable, turn.passages, weights)
             chosen = choose_sentences(quotable, keep_share=share)
             text, citations = compose(chosen, turn.passages)
             if kind == "gold":
