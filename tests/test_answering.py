@@ -507,6 +507,13 @@ def test_run_in_part_labels_count_as_headings():
     )
     assert [part_of(s) for s in passage_sentences(rationale)] == ["RATIONALE, AIMS AND OBJECTIVES"]
     assert not any(quotable(s) for s in passage_sentences(rationale))
+    # "a shared purpose" is no study's objective: it does not make the rationale quotable
+    shared = quotable_for(
+        "Why is it important for partners to agree on a shared purpose?", passage_sentences(rationale)
+    )
+    assert not any(shared(s) for s in passage_sentences(rationale))
+    aims = quotable_for("What were the aims of the study?", passage_sentences(rationale))
+    assert all(aims(s) for s in passage_sentences(rationale))
 
 
 def test_the_objective_asked_for_is_quoted_from_under_objective(corpus_assistant):

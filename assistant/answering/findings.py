@@ -31,13 +31,16 @@ SETUP_HEADING = re.compile(
     r"subject|measure|intervention|data (?:source|collection|extraction)|context|approach|sample",
     re.I,
 )
+# A study's aim asked for: "the objective", "its aims", "purpose of …", not "a shared purpose" (the
+# aim word is the one group)
+AIM_ASKED = r"(?:\b(?:the|its|their|main|primary)\s+|(?=\w+\s+of\b))\b(objectives?|aims?|purpose)\b"
 # A question about how a study was done (its aim, design, data, people): set-up sentences answer it.
 STUDY_QUESTION = re.compile(
     # "data" only as the study's own ("the data were collected"): "share data" is a topic
     r"\b(?:stud(?:y|ies|ied)|research\w*|interview\w*|survey\w*|participa\w+|respondents?|"
     r"(?:gather|collect|contribut|analy[sz])\w*\s+(?:\w+\s+)?data|data\s+(?:collect|source|analy)\w*|"
     # "measured", "the measures": the study's; "how should a partnership measure its impact" is not
-    r"sampl\w+|design\w*|methods?|methodology|measur(?:ed|es|ements?)|objectives?|aims?|purpose|recruit\w*|"
+    rf"sampl\w+|design\w*|methods?|methodology|measur(?:ed|es|ements?)|{AIM_ASKED}|recruit\w*|"
     r"conduct\w*|trial|setting)\b",
     re.I,
 )

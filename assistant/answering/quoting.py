@@ -23,7 +23,12 @@ from assistant.answering.coverage import (
     uses_term,
 )
 from assistant.answering.facts import fact_check, gives_what_is_asked
-from assistant.answering.findings import asks_how_the_study_was_done, is_open_question, is_setup_heading
+from assistant.answering.findings import (
+    AIM_ASKED,
+    asks_how_the_study_was_done,
+    is_open_question,
+    is_setup_heading,
+)
 from assistant.answering.names import context_of, naming_documents
 from assistant.answering.turn import ScoredSentence
 from assistant.retrieval import SHORT_DOCUMENT_CHUNKS
@@ -39,7 +44,7 @@ RUN_IN_LABEL = re.compile(r"(?:^|(?<=[.!?]\s))([A-Z]{4,}(?:,? (?:AND|OF|[A-Z]{4,
 ASKED_PARTS = [
     (re.compile(asks, re.I), re.compile(heading, re.I))
     for asks, heading in (
-        (r"\b(?:objectives?|aims?|purpose)\b", r"objective|\baims?\b|purpose"),
+        (AIM_ASKED, r"objective|\baims?\b|purpose"),
         (r"\b(?:design|methods?|methodology)\b", r"design|method|data collection"),
         (r"\blimitations?\b", r"limitation"),
         (r"\brecommend\w*", r"recommendation"),
@@ -169,7 +174,8 @@ def asked_part(question: str, candidates: Iterable[Sentence]) -> SentenceCheck |
         if asked := asks.search(question):
             # the heading with the question's own word ("Study Design" for "design"), else the kin
             # ("Data Collection")
-            word = re.compile(re.escape(asked.group(0).rstrip("s")), re.I)
+            # (the part's word is the pattern's one group, where it has one: "objective" of "the objective")
+            word = re.compile(re.escape(asked.group(asked.re.groups).rstrip("s")), re.I)
             for part in (word, heading):
                 if any(part.search(part_of(s)) for s in candidates):
                     return lambda sentence, part=part: bool(part.search(part_of(sentence)))
