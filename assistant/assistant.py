@@ -17,9 +17,9 @@ from pathlib import Path
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from assistant.answering.abstention import lead_over_next
-from assistant.answering.coverage import key_terms
+from assistant.answering.coverage import described_documents, key_terms
 from assistant.answering.extractive import ExtractiveAnswerer, SentenceVectors
-from assistant.answering.names import context_of, unmentioned_names
+from assistant.answering.names import context_of, naming_documents, unmentioned_names
 from assistant.answering.turn import Turn
 from assistant.followups import Message, current_topic, standalone_question
 from assistant.ingest import ingest
@@ -164,7 +164,11 @@ class Assistant:
             found, _ = self.search.search(topic, self.retrieval, turn.filters)
             asked = Turn(topic, filters=turn.filters, standalone=topic, passages=found)
             self._search_named_documents(asked)  # "the JGIM study": the study the topic named
-            turn.topic_documents = tuple(p.source for p in asked.passages[:1])
+            # the one its answer quoted from: the closest of those it names or describes, if any
+            # ("the California Policy Lab study": its organization), else the closest
+            named = naming_documents(topic, asked.passages) or described_documents(topic, asked.passages)
+            quoted = [p.source for p in asked.passages if not named or p.source in named]
+            turn.topic_documents = tuple(quoted[:1])
         # the best document, when it stands out (the study asked about), is short and what was found
         # of it only sets it up, is read whole: its finding is in a chunk the question did not reach
         if lead_over_next(turn.passages) >= self.retrieval.whole_document_lead:

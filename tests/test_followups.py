@@ -163,3 +163,20 @@ def test_a_follow_up_to_a_study_named_by_its_journal_stays_with_that_study(corpu
     ]
     answer = corpus_assistant.ask("How many interviews did it include?", history)
     assert "Thirty-three semi-structured telephone interviews" in answer.text
+
+
+def test_a_follow_up_stays_with_the_study_its_topic_named_by_its_organization(corpus_assistant):
+    """ "The California Policy Lab study" is named by its organization (a bibliographic fact): the
+    follow-up is asked of that study, not of the one the topic question's search found closest."""
+    asked = "How many interviews did the California Policy Lab study conduct?"
+    first = corpus_assistant.ask(asked)
+    assert "34 leaders" in first.text
+    history = [
+        {"role": "user", "content": asked},
+        {"role": "assistant", "content": first.text, "standalone_question": first.standalone_question},
+    ]
+    answer = corpus_assistant.ask("How many organizations took part?", history)
+    assert not answer.abstained, answer.notes
+    assert {c.source for c in answer.citations} == {
+        "corpus/health-social-sector-collaboration-motivations.md"
+    }
