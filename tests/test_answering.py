@@ -274,6 +274,15 @@ def test_a_what_is_question_is_answered_from_the_documents_using_its_term():
     ]
 
 
+def test_a_what_is_question_is_asked_of_the_passages_using_its_term_however_far(corpus_assistant):
+    """No corpus passage is within the 0.25 cosine floor of "What is ripple effect mapping?", but the
+    relational organizing study uses the phrase: it says what the mapping was for."""
+    answer = corpus_assistant.ask("What is ripple effect mapping?")
+    assert not answer.abstained, answer.notes
+    assert "ripple effect mapping exercise" in answer.text
+    assert corpus_assistant.ask("What is collective impact?").abstained  # a phrase no passage uses
+
+
 def test_a_document_in_two_languages_answers_in_the_question_s_language():
     """An abstract and its Chinese translation: the English question gets the English sentence (the
     Chinese one had been quoted, its count taken for an answer), the Chinese question the Chinese."""

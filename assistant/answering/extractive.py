@@ -2,9 +2,7 @@
 
 `ExtractiveAnswerer` is the whole of it: it scores the retrieved sentences (the rerank both answer
 modes use), decides when the library does not cover a question, chooses (among what quoting.py
-allows) and composes the answer, and checks that a specific-fact question (a count, a date, a place)
-gets a sentence with that fact.
-"""
+allows) and composes the answer, and checks that a count, date or place asked for is quoted."""
 
 from __future__ import annotations
 
@@ -22,6 +20,7 @@ from assistant.answering.coverage import (
     key_terms,
     mentions,
     readable_terms,
+    term_documents,
     uncovered_terms,
     undefined_term,
     undescribed,
@@ -330,10 +329,11 @@ class ExtractiveAnswerer:
         """Why the library does not cover the question (the abstention's note), or None."""
         if not turn.chosen:
             return "no sentence in the retrieved passages answers the question"
-        # (a question naming its documents, "the JGIM study", is asked of them without the name: what
-        # is left, "What was the objective of the study?", may be far from any passage and still asked)
+        # (a question naming its documents, "the JGIM study", is asked of them without the name, and
+        # "What is ripple effect mapping?" of the passages using that phrase: either may be far from all)
         closest = max((p.relevance or 0.0 for p in turn.passages), default=0.0)
-        if closest < self.min_relevance and not turn.named_as:
+        asked_of = turn.named_as or term_documents(turn.question, turn.passages)
+        if closest < self.min_relevance and not asked_of:
             return f"no passage is closer to the question than {self.min_relevance}"
         if turn.fact_gap:  # a count, date or name asked for, and no chosen sentence has one
             return turn.fact_gap
