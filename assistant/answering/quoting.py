@@ -18,8 +18,8 @@ from assistant.answering.coverage import (
     asked_term,
     described_documents,
     key_terms,
-    mentions,
     term_documents,
+    terms_missing_from,
     uses_term,
 )
 from assistant.answering.facts import fact_check, gives_what_is_asked
@@ -29,7 +29,7 @@ from assistant.answering.findings import (
     is_open_question,
     is_setup_heading,
 )
-from assistant.answering.names import context_of, naming_documents
+from assistant.answering.names import by_document, context_of, naming_documents
 from assistant.answering.turn import ScoredSentence
 from assistant.retrieval import SHORT_DOCUMENT_CHUNKS
 from assistant.text import CJK_LETTER
@@ -296,11 +296,11 @@ def on_the_best_documents_topic(
     never says "backbone"; a study that says "motivated" where the best one says "services" still is."""
     if not quotable:
         return quotable
-    terms = key_terms(question)
-    mentioned: dict[str, set[str]] = {}
-    for source in {sentence.passage.source for sentence, _ in quotable}:
-        text = context_of([p for p in passages if p.source == source]).lower()
-        mentioned[source] = {term for term in terms if mentions(term, text)}
+    terms, documents = set(key_terms(question)), by_document(passages)
+    mentioned = {
+        source: terms - set(terms_missing_from(question, context_of(documents.get(source, []))))
+        for source in {sentence.passage.source for sentence, _ in quotable}
+    }
 
     def weight(source: str) -> float:
         return sum(weights.get(term, 1.0) for term in mentioned[source])
