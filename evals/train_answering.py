@@ -57,7 +57,7 @@ from assistant.answering.extractive import (  # noqa: E402
     position_in_document,
     sentence_candidates,
 )
-from assistant.answering.facts import fact_check  # noqa: E402
+from assistant.answering.facts import fact_check, names_something_new  # noqa: E402
 from assistant.answering.findings import ANSWER_FEATURES, SIGNALS, TRAITS, finding_features  # noqa: E402
 from assistant.answering.models import LinearModel, load_model, save_model  # noqa: E402
 from assistant.answering.quoting import (  # noqa: E402
@@ -291,7 +291,7 @@ def selection_scores(assistant: Assistant, abstracts, split: str) -> dict[float,
             terms = key_terms(turn.standalone)  # as the product quotes: no other documents' padding
             weights = assistant.library.term_rarity(terms) if terms else {}
             quotable = on_the_best_documents_topic(turn.standalone, quotable, turn.passages, weights)
-            chosen = choose_sentences(quotable, keep_share=share)
+            chosen = choose_sentences(quotable, keep_share=share, adds=names_something_new(turn.standalone))
             text, citations = compose(chosen, turn.passages)
             if kind == "gold":
                 carries.append(carries_evidence({"abstained": False, "answer": text}, q))

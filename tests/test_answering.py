@@ -132,6 +132,13 @@ def test_fact_kind_detection():
     assert expected_kind("Who funded it?") == "name"
     assert expected_kind("Who should lead a partnership?") is None
     assert expected_kind("What tools help partners share power?") is None
+    # which organization or programme did something: its name; which one should: advice; which
+    # organizations: often their kinds ("clinics, public health offices and community groups")
+    assert expected_kind("Which organization did the health department partner with?") == "name"
+    assert expected_kind("Which program is an example of a partnership with mutual benefits?") == "name"
+    assert expected_kind("Which organization should lead the partnership?") is None
+    assert expected_kind("Which organizations took part in the study?") is None
+    assert expected_kind("Which kinds of organizations were collaborating?") is None
 
 
 def test_missing_fact_needs_the_counted_thing_and_the_named_place():
@@ -819,3 +826,34 @@ def test_an_answer_is_not_padded_with_an_off_topic_document(make_library, tmp_pa
     answer = Assistant(library.settings, library).ask("How do we pay for a backbone organization?")
     assert not answer.abstained
     assert {Path(c.source).name for c in answer.citations} == {"backbone.md"}, answer.text
+
+
+def test_a_name_question_quotes_no_further_sentence_that_names_nothing_new():
+    from assistant.answering.citations import Sentence
+    from assistant.answering.facts import names_something_new
+    from assistant.answering.quoting import choose_sentences
+
+    def scored(text: str, probability: float):
+        return Sentence(text, (0, len(text)), Passage(text[:12], text, "blog", "blog")), probability
+
+    example = scored("A good example is the Reading Hospital Community Connections Program (CCP).", 0.8)
+    members = scored("CCP includes Reading Hospital and the Pennsylvania Office of Medical Assistance.", 0.7)
+    savings = scored("CCP partners understand that the partnership saves them money and resources.", 0.7)
+    quoted = scored("As one member of CCP explained, “It’s important to know. We collaborate.”", 0.6)
+    question = "Which program is an example of a partnership with mutual benefits?"
+    adds = names_something_new(question)
+    assert adds is not None
+    chosen = choose_sentences([example, members, savings, quoted], adds=adds)
+    # the members sentence names a new office; the others only the program already named ("It’s" and
+    # "We" start sentences inside a quote)
+    assert [s.text for s, _ in chosen] == [example[0].text, members[0].text]
+    assert len(choose_sentences([example, members, savings, quoted])) == 4
+    assert names_something_new("How do partners share power?") is None
+
+
+def test_which_organization_is_answered_by_its_name_alone(corpus_assistant):
+    answer = corpus_assistant.ask("Which organization did the Baltimore City Health Department partner with?")
+    assert not answer.abstained
+    assert "National Federation of the Blind" in answer.text
+    # the Reading program's member list names other organizations, not the Baltimore partner
+    assert all("Baltimore" in c.passage.text for c in answer.citations)

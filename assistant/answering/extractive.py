@@ -25,7 +25,7 @@ from assistant.answering.coverage import (
     undefined_term,
     undescribed,
 )
-from assistant.answering.facts import fact_check, missing_fact
+from assistant.answering.facts import fact_check, missing_fact, names_something_new
 from assistant.answering.findings import ANSWER_FEATURES, answer_features, finding_features, is_open_question
 from assistant.answering.models import load_model
 from assistant.answering.names import (
@@ -316,6 +316,7 @@ class ExtractiveAnswerer:
             max_sentences=self.max_sentences,
             max_words=self.max_words,
             keep_share=self.keep_share,
+            adds=names_something_new(question),
         )
         # The fact asked for must be in the answer's lead, not somewhere in a longer answer.
         lead = [s for s, _ in turn.chosen[:FACT_SENTENCES]]

@@ -78,7 +78,13 @@ NAMES_QUESTION = re.compile(
     r"\bwhat (are|were) the names\b|\bname (the|all|each)\b"
     # what has a brand name, and who paid for or wrote something, are answered by a name
     r"|\b(?:what|which) (?:software|package|platform|database)s?\b"
-    r"|\bwho (?:funded|funds|sponsored|financed|wrote|authored|published)\b",
+    r"|\bwho (?:funded|funds|sponsored|financed|wrote|authored|published)\b"
+    # "Which organization did the health department partner with?" is answered by its name; "Which
+    # organization should lead?" (a modal) asks for advice, and "which organizations" often for kinds
+    r"|^(?!.*\b(?:should|could|can|would|might|must)\b).*\b(?:what|which) (?:organi[sz]ation|agency|"
+    r"foundation|program(?:me)?|coalition|initiative|company|consortium|council|department|funder)\b(?!s)"
+    r"|^(?!.*\b(?:should|could|can|would|might|must)\b).*\bwhich (?:program(?:me)?s|coalitions|"
+    r"initiatives|foundations|funders|companies|councils)\b",
     re.IGNORECASE,
 )
 # "the names of the six partnerships" asks for names of partnerships: a sentence naming a programme
@@ -172,6 +178,25 @@ def _has_fact(kind: str, question: str, sentence: str) -> bool:
             return False
         return any(w.lower() not in asked for w in words_of(CAPITALIZED.findall(sentence)[1:]))
     return _has_count(question, sentence)
+
+
+# A capital starting a sentence or a quote names nothing by itself: “It’s …”, "… duplicate. We …"
+SENTENCE_START = re.compile(r"(?:^|[.?!:;–—]\s+|[“‘\"])\W*[A-Z][\w’']*")
+
+
+def names_something_new(question: str) -> Callable[[str, list[str]], bool] | None:
+    """For a question asking for a name: does a further sentence name something neither the question
+    nor the sentences quoted before it do? After "… is the Reading Hospital Community Connections
+    Program (CCP) …", "CCP partners understand …" names nothing new: it is padding."""
+    if expected_kind(question) != "name":
+        return None
+
+    def names_more(sentence: str, earlier: list[str]) -> bool:
+        known = {w.lower() for w in words_of(CAPITALIZED.findall(" ".join([question, *earlier])))}
+        body = SENTENCE_START.sub(" ", sentence)
+        return any(w.lower() not in known for w in words_of(CAPITALIZED.findall(body)))
+
+    return names_more
 
 
 def _has_count(question: str, sentence: str) -> bool:

@@ -336,9 +336,11 @@ def choose_sentences(
     max_sentences: int = 4,
     max_words: int = 120,
     keep_share: float = 0.5,
+    adds: Callable[[str, list[str]], bool] | None = None,
 ) -> list[ScoredSentence]:
     """Of the quotable sentences (best first, `quotable_candidates`), the ones to quote: the best,
-    then others at least `keep_share` as likely (no padding that adds no point), no near-duplicates."""
+    then others at least `keep_share` as likely (no padding that adds no point), no near-duplicates,
+    and each one `adds` something to those before it, when given (`names_something_new`)."""
     if not answering:
         return []
     best = answering[0][1]
@@ -351,6 +353,8 @@ def choose_sentences(
         if chosen and words + length > max_words:
             continue
         if any(_near_duplicate(sentence.text, c.text) for c, _ in chosen):
+            continue
+        if chosen and adds and not adds(sentence.text, [c.text for c, _ in chosen]):
             continue
         chosen.append((sentence, probability))
         words += length
