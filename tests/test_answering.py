@@ -150,6 +150,15 @@ def test_missing_fact_needs_the_counted_thing_and_the_named_place():
     assert missing_fact("How many co-leaders does each workgroup have?", [sentence], passage.text) is None
     assert missing_fact("How many workgroups does it have?", [sentence], passage.text)
     assert "Baltimore" in missing_fact("How many co-leaders does Baltimore have?", [sentence], passage.text)
+    # how long: a length of time, or the span between two dates
+    for text, spans in (
+        ("Between November 2020 and June 2021, we interviewed clinic staff.", True),
+        ("Thirty-three interviews collected April–July 2019.", True),
+        ("Interviews were held in 2021 with clinic staff.", False),
+        ("Clinics worked with groups during the COVID-19 pandemic.", False),
+    ):
+        timed = Sentence(text, (0, len(text)), Passage("d", text, "s", "t"))
+        assert (missing_fact("How long did the interviews go on?", [timed], text) is None) == spans, text
     # the digits of a name are no count
     covid = Passage("q", "Clinics worked with community groups during the COVID-19 pandemic.", "s", "t")
     named = Sentence(covid.text, (0, len(covid.text)), covid)
@@ -646,6 +655,10 @@ def test_a_what_is_question_needs_its_term_as_one_phrase():
     assert undefined_term("What is the role of data in relational organizing?", [trust]) == "data"
     # "What is a CBO?" asks about one word, which the key-term checks weigh: "a CBO" is no phrase
     assert undefined_term("What is a CBO?", [backbone]) is None
+    # an acronym in brackets inside the name is still the name
+    gff = Passage("g", "Coalitions in the Getting Further Faster (GFF) Initiative told stories.", "s", "t")
+    assert undefined_term("What is the Getting Further Faster Initiative?", [gff]) is None
+    assert undefined_term("What is the Getting Further Initiative?", [gff]) == "Getting Further Initiative"
     assert readable_terms(role, ["workers", "play"]) == ["workers"]  # "play" a role is no topic
     assert readable_terms("When were the interviews done?", ["interviews", "done"]) == ["interviews"]
     asked = "What questions was the research trying to answer?"
@@ -830,7 +843,7 @@ def test_an_answer_is_not_padded_with_an_off_topic_document(make_library, tmp_pa
 
 def test_a_name_question_quotes_no_further_sentence_that_names_nothing_new():
     from assistant.answering.citations import Sentence
-    from assistant.answering.facts import names_something_new
+    from assistant.answering.facts import named_words, names_something_new
     from assistant.answering.quoting import choose_sentences
 
     def scored(text: str, probability: float):
@@ -849,6 +862,9 @@ def test_a_name_question_quotes_no_further_sentence_that_names_nothing_new():
     assert [s.text for s, _ in chosen] == [example[0].text, members[0].text]
     assert len(choose_sentences([example, members, savings, quoted])) == 4
     assert names_something_new("How do partners share power?") is None
+    # "The CCP works …" names the CCP: the sentence's first word is skipped, not its first name
+    assert named_words("The CCP works toward closing gaps in care.") == ["CCP"]
+    assert named_words("As one member explained, “It’s hard. We work on it.”") == []
 
 
 def test_which_organization_is_answered_by_its_name_alone(corpus_assistant):

@@ -74,10 +74,14 @@ def asked_term(question: str) -> str | None:
     return next(group for group in match.groups() if group) if match else None
 
 
+# An acronym in brackets inside a name: "the Getting Further Faster (GFF) Initiative"
+BRACKETED_ACRONYM = re.compile(r"\s*\([A-Z][A-Za-z]{1,9}s?\)")
+
+
 def uses_term(term: str, text: str) -> bool:
-    """The text has the term as one phrase, plural-blind."""
+    """The text has the term as one phrase, plural-blind, an acronym in brackets inside it aside."""
     wanted = [singular(w) for w in re.findall(r"[\w’'-]+", term)]
-    words = [singular(w) for w in re.findall(r"[\w’'-]+", text)]
+    words = [singular(w) for w in re.findall(r"[\w’'-]+", BRACKETED_ACRONYM.sub("", text))]
     return any(words[i : i + len(wanted)] == wanted for i in range(len(words) - len(wanted) + 1))
 
 

@@ -50,6 +50,13 @@ DURATION_QUESTION = re.compile(r"\bhow long\b", re.I)
 DURATION = re.compile(
     rf"(?:\d[\d,.]*|\b(?:{NUMBER_WORDS}))[\s-]*(?:minute|hour|day|week|month|year|decade)s?\b", re.I
 )
+# ... or the span between two dates: "Between November 2020 and June 2021", "April–July 2019"
+MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+DATE_SPAN = re.compile(
+    rf"\b(?i:between|from)\s+(?:{MONTH}\s+)?(?:19|20)\d\d\s+(?i:and|to|until|through)\s+(?:{MONTH}\s+)?(?:19|20)\d\d"
+    rf"|\b{MONTH}(?:\s+(?:19|20)\d\d)?\s*[–-]\s*{MONTH}\s+(?:19|20)\d\d\b"
+    rf"|\b(?:19|20)\d\d\s*[–-]\s*(?:19|20)?\d\d\b",
+)
 DATE_QUESTION = re.compile(
     # "When did it start?" asks a date; "When is it important to ...?" asks in which situation
     r"^\s*when (did|was|were|will|had)\b|\b(what|which) (year|month|date|dates)\b",
@@ -92,6 +99,15 @@ NAMES_QUESTION = re.compile(
 NAMED_THING = re.compile(
     rf"\bnames of (?:the |these |those |all )?(?:(?:\d+|{NUMBER_WORDS}) )?([a-z-]+)", re.I
 )
+
+
+# A capital starting a sentence or a quote names nothing by itself: “It’s …”, "… duplicate. We …"
+SENTENCE_START = re.compile(r"(?:^|[.?!:;–—]\s+|[“‘\"])\W*[A-Z][\w’']*")
+
+
+def named_words(sentence: str) -> list[str]:
+    """The words of the names a sentence uses: "The CCP works …" names CCP."""
+    return words_of(CAPITALIZED.findall(SENTENCE_START.sub(" ", sentence)))
 
 
 # The same questions in Chinese: how many / how much, when, where.
@@ -158,7 +174,7 @@ def _has_fact(kind: str, question: str, sentence: str) -> bool:
     if kind == "date":
         return bool(set(DATE.findall(sentence)) - set(DATE.findall(question)))
     if kind == "duration":
-        return bool(DURATION.search(sentence))
+        return bool(DURATION.search(sentence) or DATE_SPAN.search(sentence))
     if kind == "dose":  # a dose of the drug asked about, not of another one the study gave
         match = DOSE_QUESTION.search(question)
         drug = match.group(1) if match else None
@@ -176,12 +192,8 @@ def _has_fact(kind: str, question: str, sentence: str) -> bool:
             sentence
         ):
             return False
-        return any(w.lower() not in asked for w in words_of(CAPITALIZED.findall(sentence)[1:]))
+        return any(w.lower() not in asked for w in named_words(sentence))
     return _has_count(question, sentence)
-
-
-# A capital starting a sentence or a quote names nothing by itself: “It’s …”, "… duplicate. We …"
-SENTENCE_START = re.compile(r"(?:^|[.?!:;–—]\s+|[“‘\"])\W*[A-Z][\w’']*")
 
 
 def names_something_new(question: str) -> Callable[[str, list[str]], bool] | None:
@@ -193,8 +205,7 @@ def names_something_new(question: str) -> Callable[[str, list[str]], bool] | Non
 
     def names_more(sentence: str, earlier: list[str]) -> bool:
         known = {w.lower() for w in words_of(CAPITALIZED.findall(" ".join([question, *earlier])))}
-        body = SENTENCE_START.sub(" ", sentence)
-        return any(w.lower() not in known for w in words_of(CAPITALIZED.findall(body)))
+        return any(w.lower() not in known for w in named_words(sentence))
 
     return names_more
 
