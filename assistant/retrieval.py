@@ -19,6 +19,7 @@ from pydantic import ConfigDict, Field
 
 from assistant.library import Library
 from assistant.settings import RetrievalSettings
+from assistant.text import written_in_cjk
 from assistant.types import NO_FILTERS, Filters, Passage
 
 COMPLETION_DEPTH = 300  # BM25 hits fetched to score dense-only candidates
@@ -64,6 +65,23 @@ def diversify(passages: list[Passage], k: int, max_per_document: int) -> list[Pa
     return chosen + rest[: k - len(chosen)]
 
 
+def in_the_questions_script_first(ranked: list[Passage], question: str) -> list[Passage]:
+    """Each document's passages in the question's script (Chinese or not) before its others, in the
+    places the document's passages hold: a document read in two languages (an abstract and its
+    Chinese translation) does not fill its places with the translation of an English question's
+    answer, whose numbers and names the answer then could not quote."""
+    asked_in_cjk = written_in_cjk(question)
+    places: dict[str, list[int]] = defaultdict(list)
+    for place, passage in enumerate(ranked):
+        places[passage.source].append(place)
+    reordered = list(ranked)
+    for taken in places.values():
+        mine = sorted((ranked[i] for i in taken), key=lambda p: written_in_cjk(p.text) != asked_in_cjk)
+        for place, passage in zip(taken, mine, strict=True):
+            reordered[place] = passage
+    return reordered
+
+
 class LibrarySearch:
     """Ranks a library's passages for a question; the query vector is computed once per question."""
 
@@ -94,7 +112,7 @@ class LibrarySearch:
         ranked_ids = sorted(scores, key=scores.__getitem__, reverse=True)
         found = self.library.catalog.passages(ranked_ids)  # ids the catalog lacks are mid-ingest orphans
         ranked = [replace(found[i], score=scores[i]) for i in ranked_ids if i in found]
-        top = diversify(ranked, config.k, config.max_per_document)
+        top = diversify(in_the_questions_script_first(ranked, question), config.k, config.max_per_document)
         return self._with_relevance(top, dict(dense), query_vector), query_vector
 
     def read_whole(

@@ -26,6 +26,12 @@ STOPWORDS = frozenset(
 CJK_LETTER = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
+def written_in_cjk(text: str) -> bool:
+    """Mostly Chinese, Japanese or Korean letters (a name or two in them inside English is not)."""
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and sum(1 for c in letters if CJK_LETTER.match(c)) > 0.3 * len(letters)
+
+
 # Words any question may use that say nothing about its topic.
 QUESTION_WORDS = frozenset(
     "what which when where who whom whose why how many much does did do can could should would will "

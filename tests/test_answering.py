@@ -873,3 +873,12 @@ def test_which_organization_is_answered_by_its_name_alone(corpus_assistant):
     assert "National Federation of the Blind" in answer.text
     # the Reading program's member list names other organizations, not the Baltimore partner
     assert all("Baltimore" in c.passage.text for c in answer.citations)
+
+
+def test_a_count_in_a_study_read_in_two_languages_is_quoted_in_the_question_s(corpus_assistant):
+    """The motivations study's abstract and its Chinese translation: the translation's chunks had
+    taken the document's places and the answer, with no English sentence to quote, abstained. And
+    "25 health and social sector organizations" counts organizations five words on."""
+    answer = corpus_assistant.ask("How many organizations were in the motivations study?")
+    assert not answer.abstained, answer.notes
+    assert "34 leaders from 25 health and social sector organizations" in answer.text

@@ -9,7 +9,7 @@ import pytest
 
 from assistant.ingest import ingest
 from assistant.library import Library
-from assistant.retrieval import LibrarySearch, convex, diversify, rrf
+from assistant.retrieval import LibrarySearch, convex, diversify, in_the_questions_script_first, rrf
 from assistant.settings import RetrievalSettings
 from assistant.types import Filters, Passage
 
@@ -73,6 +73,21 @@ def test_diversify_caps_passages_per_document_then_fills():
     assert [p.id for p in diversify(ranked, 3, 1)] == ["x-1", "y-1", "x-2"]
     assert [p.id for p in diversify(ranked, 2, 2)] == ["x-1", "x-2"]
     assert [p.id for p in diversify(ranked, 4, 1)] == ["x-1", "y-1", "x-2", "x-3"]
+
+
+def test_a_documents_passages_in_the_questions_script_take_its_places_first():
+    english = Passage("a-en", "We interviewed 34 leaders from 25 organizations.", "a", "A")
+    chinese = Passage("a-zh", "我们对来自 25 个组织的 34 名领导人进行了访谈。", "a", "A")
+    other = Passage("b-en", "Clinics refer patients to food banks.", "b", "B")
+    ranked = [chinese, other, english]
+    # the translation held the document's best place; the English passage takes it, the other
+    # document keeps its own place
+    asked = in_the_questions_script_first(ranked, "How many organizations took part?")
+    assert [p.id for p in asked] == ["a-en", "b-en", "a-zh"]
+    in_chinese = in_the_questions_script_first(ranked, "有多少个组织参与?")
+    assert [p.id for p in in_chinese] == ["a-zh", "b-en", "a-en"]
+    # with the rest ranked as before, a cap of one passage per document keeps the question's language
+    assert [p.id for p in diversify(asked, 2, 1)] == ["a-en", "b-en"]
 
 
 @pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])

@@ -46,7 +46,7 @@ from assistant.answering.turn import ScoredSentence, Turn
 from assistant.retrieval import SHORT_DOCUMENT_CHUNKS  # an abstract: where position says finding or set-up
 from assistant.sentences import ChunkSentences, encode_passages
 from assistant.store import Embedder
-from assistant.text import content_words, other_language
+from assistant.text import content_words, other_language, written_in_cjk
 from assistant.types import Answer, Citation, Passage
 
 MIN_WORDS = 5  # shorter "sentences" are headings, bylines or fragments
@@ -141,7 +141,7 @@ def sentence_candidates(
     asked = acronyms_asked(question, quotable)
     spelled = [with_acronyms_spelled(s, asked) for s in sentences]
     carries = key_term_share(question, spelled)
-    question_script = _is_cjk(question)
+    question_script = written_in_cjk(question)
     open_question = is_open_question(question)
     standing = passage_standing(passages)
     ranking, features = [], []
@@ -152,7 +152,7 @@ def sentence_candidates(
         overlap = len(question_words & content_words(spelled_text)) / max(1, len(question_words))
         adds = len(words - question_words) / max(1, len(words))  # it says something beyond the question
         has_fact = prefer is not None and prefer(sentence)
-        other_script = _is_cjk(sentence.text) != question_script
+        other_script = written_in_cjk(sentence.text) != question_script
         # the language penalty: answer in the question's script (the model ranks across scripts poorly)
         ranking.append(float(sim) + 0.15 * overlap - 0.02 * rank + 0.1 * has_fact - 0.5 * other_script)
         features.append(
@@ -248,11 +248,6 @@ def _long_enough(sentence: str) -> bool:
     A web address is no word ("See Video Abstract at http://links.lww.com/…" says nothing)."""
     words = [w for w in sentence.split() if not WEB_ADDRESS.search(w)]
     return len(words) >= MIN_WORDS or len(CJK.findall(sentence)) >= MIN_CJK_CHARACTERS
-
-
-def _is_cjk(text: str) -> bool:
-    letters = [c for c in text if c.isalpha()]
-    return bool(letters) and sum(1 for c in letters if CJK.match(c)) > 0.3 * len(letters)
 
 
 def compose(chosen: list[ScoredSentence], passages: list[Passage]) -> tuple[str, list[Citation]]:

@@ -236,12 +236,12 @@ def _has_count(question: str, sentence: str) -> bool:
 
 
 def _number_before(noun: str, words: list[str], is_number: Callable[[str], bool]) -> bool:
-    """A word `is_number` accepts within four words before the noun ("19 people", "29 diverse
-    health care organizations"), or right after "with" or "of" following it: "interviews with 34
+    """A word `is_number` accepts within five words before the noun ("19 people", "25 health and
+    social sector organizations"), or right after "with" or "of" following it: "interviews with 34
     leaders" were 34 interviews."""
     numbers = [i for i, w in enumerate(words) if is_number(w)]
     nouns = [i for i, w in enumerate(words) if w == noun]
-    return any(0 < i - n <= 4 for i in nouns for n in numbers) or any(
+    return any(0 < i - n <= 5 for i in nouns for n in numbers) or any(
         words[i + 1 : i + 2] in (["with"], ["of"]) and i + 2 in numbers for i in nouns
     )
 
