@@ -19,7 +19,7 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from assistant.answering.abstention import lead_over_next
 from assistant.answering.coverage import described_documents, key_terms
 from assistant.answering.extractive import ExtractiveAnswerer, SentenceVectors
-from assistant.answering.names import context_of, naming_documents, unmentioned_names
+from assistant.answering.names import naming_documents, unmentioned_names
 from assistant.answering.turn import Turn
 from assistant.followups import Message, current_topic, standalone_question
 from assistant.ingest import ingest
@@ -179,9 +179,11 @@ class Assistant:
 
     def _search_named_documents(self, turn: Turn) -> None:
         """A question may name a paper by what only its bibliographic facts say ("the JGIM study":
-        the journal's acronym is in its venue, not its text). When nothing retrieved mentions a
-        name the question uses and a few documents' facts do, the question is asked of those."""
-        unknown = unmentioned_names(turn.question, context_of(turn.passages))
+        the journal's acronym is in its venue, not its text). When no retrieved passage's text or
+        title mentions a name the question uses and a few documents' facts do, the question is
+        asked of those, even when one of them was retrieved: on a small library every document is,
+        however far from the question ("Who were the interviewees in the JGIM study?")."""
+        unknown = unmentioned_names(turn.question, " ".join(f"{p.title} {p.text}" for p in turn.passages))
         named = [
             key
             for key in self.library.documents_naming(unknown)

@@ -38,6 +38,13 @@ AMOUNT_QUESTION = re.compile(
     r"|\bresponse rate\b|\bhow (old|large|big)\b",
     re.IGNORECASE,
 )
+# "What share …?", "What was the response rate …?" asks for a proportion: "12%", "26 out of 29", "half"
+SHARE_QUESTION = re.compile(r"\b(?:share|percentage|percent|proportion|fraction|rate)\b", re.I)
+PROPORTION = re.compile(
+    r"\d[\d.,]*\s*(?:%|percent\b|per\s*cent\b|per\s+\d)|\b\d[\d,]*\s+(?:out\s+)?of\s+(?:the\s+|all\s+)?\d"
+    r"|\b(?:half|(?:one|two|three)[- ](?:thirds?|quarters?|fifths?))\b",
+    re.I,
+)
 # "What is the recommended dose ...?" asks for an amount of a drug: a number with its unit, not any number
 DOSE_QUESTION = re.compile(
     r"\b(?:what|which) (?:(?:is|are|was|were) the (?:\w+ )?)?(?:doses?|dosages?|dosing)\b"
@@ -193,6 +200,8 @@ def _has_fact(kind: str, question: str, sentence: str) -> bool:
         ):
             return False
         return any(w.lower() not in asked for w in named_words(sentence))
+    if AMOUNT_QUESTION.search(question) and SHARE_QUESTION.search(question):
+        return bool(PROPORTION.search(sentence))
     return _has_count(question, sentence)
 
 
