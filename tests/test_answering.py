@@ -417,6 +417,9 @@ def test_a_paper_named_by_its_journal_is_found_by_its_bibliographic_facts(corpus
     answer = corpus_assistant.ask("How long did the JGIM study collect interviews?")
     assert not answer.abstained, answer.notes
     assert "April–July 2019" in answer.text
+    # who took part is told under the paper's Participants heading
+    answer = corpus_assistant.ask("Who were the interviewees in the JGIM study?")
+    assert answer.text.startswith("Administrators at 29 diverse health care organizations"), answer.text
 
 
 def test_a_sentence_that_only_says_what_its_document_tells_is_quoted_only_when_nothing_else_may_be():
