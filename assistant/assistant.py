@@ -17,7 +17,7 @@ from pathlib import Path
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from assistant.answering.abstention import lead_over_next
-from assistant.answering.coverage import described_documents, key_terms
+from assistant.answering.coverage import asked_term, described_documents, key_terms, term_documents
 from assistant.answering.extractive import ExtractiveAnswerer, SentenceVectors
 from assistant.answering.names import naming_documents, unmentioned_names
 from assistant.answering.turn import Turn
@@ -30,6 +30,7 @@ from assistant.types import NO_FILTERS, Answer, Filters, IngestReport
 
 # Asked before a server reports ready: questions of a few lengths, so the model, Chroma's index, the
 # catalog's pages and torch's per-shape set-up are all warm for the first real question.
+TERM_DOCUMENTS = 20  # "What is X?" is asked of the documents using X when no more do than this
 FOLLOW_UP_TERMS = 3  # a follow-up with at most this many topic words of its own leans on the topic
 WARM_UP_QUESTIONS = (
     "partnership",
@@ -156,6 +157,7 @@ class Assistant:
     def _retrieve(self, turn: Turn) -> Turn:
         turn.passages, turn.query_vector = self.search.search(turn.standalone, self.retrieval, turn.filters)
         self._search_named_documents(turn)
+        self._search_term_documents(turn)
         topic = current_topic(turn.history)
         # A follow-up that says little of its own topic ("How many interviews did it include?"):
         # "it" is what the topic question found.
@@ -177,6 +179,22 @@ class Assistant:
             )
         return turn
 
+    def _search_term_documents(self, turn: Turn) -> None:
+        """A "what is X?" question with no passage found using X as one phrase is asked of the few
+        documents that do: in a library of thousands, "What are social determinants of health?"
+        finds abstracts on social and health matters, not the brief that uses the phrase."""
+        term = asked_term(turn.question)
+        if not term or term_documents(turn.question, turn.passages):
+            return
+        using = turn.filters.admit(self.library.catalog.documents_with_phrase(term, TERM_DOCUMENTS + 1))
+        if not using or len(using) > TERM_DOCUMENTS:
+            return
+        found, vector = self.search.search(
+            turn.standalone, self.retrieval, replace(turn.filters, sources=tuple(using))
+        )
+        if term_documents(turn.question, found):
+            turn.passages, turn.query_vector = found, vector
+
     def _search_named_documents(self, turn: Turn) -> None:
         """A question may name a paper by what only its bibliographic facts say ("the JGIM study":
         the journal's acronym is in its venue, not its text). When no retrieved passage's text or
@@ -184,12 +202,7 @@ class Assistant:
         asked of those, even when one of them was retrieved: on a small library every document is,
         however far from the question ("Who were the interviewees in the JGIM study?")."""
         unknown = unmentioned_names(turn.question, " ".join(f"{p.title} {p.text}" for p in turn.passages))
-        named = [
-            key
-            for key in self.library.documents_naming(unknown)
-            if key not in turn.filters.exclude_documents
-            and (not turn.filters.sources or key in turn.filters.sources)
-        ]
+        named = turn.filters.admit(self.library.documents_naming(unknown))
         if not named:
             return
         # The name has done its work (it chose the documents); the rest of the question is what the

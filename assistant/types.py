@@ -97,6 +97,12 @@ class Filters:
     def __bool__(self) -> bool:
         return bool(self.sources or self.types or self.years or self.exclude_documents)
 
+    def admit(self, keys: list[str]) -> list[str]:
+        """The documents these filters let through by key (types and years are the search's)."""
+        return [
+            k for k in keys if k not in self.exclude_documents and (not self.sources or k in self.sources)
+        ]
+
     def chroma_where(self) -> dict | None:
         clauses = [
             {field: {"$in": list(values)}}

@@ -898,3 +898,40 @@ def test_a_count_in_a_study_read_in_two_languages_is_quoted_in_the_question_s(co
     answer = corpus_assistant.ask("How many organizations were in the motivations study?")
     assert not answer.abstained, answer.notes
     assert "34 leaders from 25 health and social sector organizations" in answer.text
+
+
+def test_what_is_x_is_asked_of_the_documents_using_x_when_the_search_misses_them(make_library, tmp_path):
+    """Real files, two passages retrieved: five notes on social factors in health outrank the one
+    brief that uses "social determinants of health" as a phrase; the question is asked of the brief."""
+    from assistant.assistant import Assistant
+    from assistant.ingest import ingest
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for n, topic in enumerate(("income", "housing", "schooling", "transport", "neighbourhood")):
+        (folder / f"note-{n}.md").write_text(
+            f"# Social factors and health: {topic}\n\nWhat are the social factors of health? Social "
+            f"{topic} determines health: the health of people with poor {topic} is worse, and social "
+            f"support for {topic} improves health.\n",
+            encoding="utf-8",
+        )
+    (folder / "brief.md").write_text(
+        "# Three approaches of partnerships\n\nPartnerships that center mutual benefit last longer. "
+        "In this brief we share examples of partnerships that address social determinants of health "
+        "in their communities.\n",
+        encoding="utf-8",
+    )
+    from assistant.settings import RetrievalSettings
+
+    library = make_library(retrieval=RetrievalSettings(k=2, max_per_document=1))
+    ingest(library, [folder], progress=False)
+    phrase_in = library.catalog.documents_with_phrase("social determinants of health", 5)
+    assert [Path(k).name for k in phrase_in] == ["brief.md"]
+    assert library.catalog.documents_with_phrase("social health", 10) == []  # a phrase, not its words
+    assistant = Assistant(library.settings, library)
+    plain, _ = assistant.search.search("What are social determinants of health?", assistant.retrieval)
+    assert "brief.md" not in {Path(p.source).name for p in plain}  # what the search alone finds
+    answer = assistant.ask("What are social determinants of health?")
+    assert not answer.abstained, answer.notes
+    assert "address social determinants of health" in answer.text
+    assert {Path(c.source).name for c in answer.citations} == {"brief.md"}

@@ -270,6 +270,8 @@ def quotable_candidates(
     candidates = [item for item in answering if item[0].passage.id in readable]
     quotable = quotable_for(question, [sentence for sentence, _ in candidates], own_words)
     allowed = [item for item in candidates if quotable(item[0])]
+    if term := asked_term(own_words or question):  # "What is X?": the sentences that say X, if any
+        allowed = _dropping(allowed, lambda text: not uses_term(term, text))
     allowed = _dropping(allowed, lambda text: promises_only(text, question))
     # a document read in two languages (an abstract and its Chinese translation) answers in the
     # question's own: "How many interviews …?" was answered in Chinese, its number counted there
@@ -277,6 +279,7 @@ def quotable_candidates(
     allowed = _dropping(allowed, lambda text: bool(CJK_LETTER.search(text)) != asked_in_cjk)
     if not MEMBERS_QUESTION.search(question):
         allowed = _dropping(allowed, lists_members)
+
     for asks, of_the_kind in ASKED_KINDS:
         if allowed and asks.search(question):
             listed = [item for item in allowed if of_the_kind(item[0].text)]
