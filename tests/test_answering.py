@@ -420,6 +420,13 @@ def test_a_paper_named_by_its_journal_is_found_by_its_bibliographic_facts(corpus
     # who took part is told under the paper's Participants heading
     answer = corpus_assistant.ask("Who were the interviewees in the JGIM study?")
     assert answer.text.startswith("Administrators at 29 diverse health care organizations"), answer.text
+    answer = corpus_assistant.ask("What kinds of organizations took part in the JGIM study?")
+    assert answer.text.startswith("Organizations ranged from multi-state systems"), answer.text
+    # what the participants said is no question about who they were: it is answered by its results
+    answer = corpus_assistant.ask("What did the participants say about informal relationships?")
+    assert "informal relationships" in answer.text and "Participants" not in {
+        c.passage.section for c in answer.citations
+    }
 
 
 def test_a_sentence_that_only_says_what_its_document_tells_is_quoted_only_when_nothing_else_may_be():

@@ -41,7 +41,10 @@ PASSAGES_READ = 4  # the answer quotes from the best few passages only
 RUN_IN_LABEL = re.compile(r"(?:^|(?<=[.!?]\s))([A-Z]{4,}(?:,? (?:AND|OF|[A-Z]{4,}))*):?(?=\s+[A-Z0-9])")
 # A question that asks for a part of a study, and the headings of that part: "What was the objective
 # of ...?" is answered under Objective, when a retrieved passage has one.
-WHO_TOOK_PART = r"\bwho\b[^?]*\b(?:participants?|interviewees?|respondents?|interviewed|took part|participat)"
+WHO_TOOK_PART = (
+    r"\b(?:who|(?:what|which) (?:types?|kinds?|sorts?) of)\b[^?]*"
+    r"\b(?:participants?|interviewees?|respondents?|interviewed|took part|participat)"
+)
 ASKED_PARTS = [
     (re.compile(asks, re.I), re.compile(heading, re.I))
     for asks, heading in (
@@ -49,7 +52,8 @@ ASKED_PARTS = [
         (r"\b(?:design|methods?|methodology)\b", r"design|method|data collection"),
         (r"\blimitations?\b", r"limitation"),
         (r"\brecommend\w*", r"recommendation"),
-        # "Who were the interviewees in the JGIM study?": its Participants part
+        # "Who were the interviewees in the JGIM study?", "What types of organizations took part …?":
+        # its Participants part
         (WHO_TOOK_PART, r"participants|subjects|sample|respondents"),
     )
 ]
