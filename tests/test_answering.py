@@ -728,6 +728,11 @@ def test_bylines_and_unmarked_headings_are_never_quoted():
     assert byline in [s.text for s in sentences if by_authors(s)]
 
 
+def test_who_wrote_it_is_answered_by_the_byline_alone(corpus_assistant):
+    answer = corpus_assistant.ask("Who wrote the blog post about successful multisector partnerships?")
+    assert answer.text == "Jenn Marshall & Kathleen Miller, Contributing Writers, Health+ Studio [1]"
+
+
 def test_a_journal_reference_standing_as_a_sentence_is_never_quoted():
     from assistant.answering.citations import passage_sentences
     from assistant.answering.quoting import quotable_for

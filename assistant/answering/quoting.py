@@ -83,6 +83,8 @@ ASKED_KINDS: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
     (WHICH_QUESTIONS, lambda text: text.rstrip().endswith("?")),
     (AIM_QUESTION, lambda text: bool(AIM_SENTENCE.search(text))),
     (KINDS_QUESTION, lambda text: bool(ENUMERATION.search(text))),
+    # "Who wrote the blog post …?": its byline ("Jenn Marshall & Kathleen Miller, Contributing Writers")
+    (AUTHORS_QUESTION, lambda text: title_line(text)),
 ]
 ASKED_KIND_SHARE = 0.2
 # A sentence that only says what its document tells ("In this blog post, we'll share ...", "This
