@@ -28,6 +28,8 @@ CJK_LETTER = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 def written_in_cjk(text: str) -> bool:
     """Mostly Chinese, Japanese or Korean letters (a name or two in them inside English is not)."""
+    if not CJK_LETTER.search(text):  # most text: no need to count letters
+        return False
     letters = [c for c in text if c.isalpha()]
     return bool(letters) and sum(1 for c in letters if CJK_LETTER.match(c)) > 0.3 * len(letters)
 
