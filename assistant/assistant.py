@@ -28,10 +28,10 @@ from assistant.retrieval import LibrarySearch
 from assistant.settings import Settings
 from assistant.types import NO_FILTERS, Answer, Filters, IngestReport
 
-# Asked before a server reports ready: questions of a few lengths, so the model, Chroma's index, the
-# catalog's pages and torch's per-shape set-up are all warm for the first real question.
 TERM_DOCUMENTS = 20  # "What is X?" is asked of the documents using X when no more do than this
 FOLLOW_UP_TERMS = 3  # a follow-up with at most this many topic words of its own leans on the topic
+# Asked before a server reports ready: questions of a few lengths, so the model, Chroma's index, the
+# catalog's pages and torch's per-shape set-up are all warm for the first real question.
 WARM_UP_QUESTIONS = (
     "partnership",
     "How do community organizations and hospitals share data?",

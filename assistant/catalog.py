@@ -116,9 +116,11 @@ class Catalog:
 
     def documents_with_phrase(self, phrase: str, limit: int) -> list[str]:
         """Up to `limit` keys of the documents with a chunk holding the phrase (stemmed as indexed)."""
+        if not (words := re.findall(r"\w+", phrase.lower())):
+            return []
         sql = "SELECT DISTINCT c.source FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid"
-        phrase = '"' + " ".join(re.findall(r"\w+", phrase.lower())) + '"'
-        return [r[0] for r in self.db.execute(f"{sql} WHERE chunks_fts MATCH ? LIMIT ?", (phrase, limit))]
+        quoted = '"' + " ".join(words) + '"'  # one FTS5 phrase: no query syntax gets through
+        return [r[0] for r in self.db.execute(f"{sql} WHERE chunks_fts MATCH ? LIMIT ?", (quoted, limit))]
 
     def contains_text(self, snippet: str) -> bool:
         """Whether some chunk holds this exact text (a scan: for a handful of checks, not per query)."""

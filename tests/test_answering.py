@@ -940,6 +940,7 @@ def test_what_is_x_is_asked_of_the_documents_using_x_when_the_search_misses_them
     phrase_in = library.catalog.documents_with_phrase("social determinants of health", 5)
     assert [Path(k).name for k in phrase_in] == ["brief.md"]
     assert library.catalog.documents_with_phrase("social health", 10) == []  # a phrase, not its words
+    assert library.catalog.documents_with_phrase("“?”", 10) == []  # no word, no query
     assistant = Assistant(library.settings, library)
     plain, _ = assistant.search.search("What are social determinants of health?", assistant.retrieval)
     assert "brief.md" not in {Path(p.source).name for p in plain}  # what the search alone finds

@@ -39,12 +39,12 @@ SentenceCheck = Callable[[Sentence], bool]
 PASSAGES_READ = 4  # the answer quotes from the best few passages only
 # An upper-case part label starting a sentence and run into its text: "METHODS We enrolled ...".
 RUN_IN_LABEL = re.compile(r"(?:^|(?<=[.!?]\s))([A-Z]{4,}(?:,? (?:AND|OF|[A-Z]{4,}))*):?(?=\s+[A-Z0-9])")
-# A question that asks for a part of a study, and the headings of that part: "What was the objective
-# of ...?" is answered under Objective, when a retrieved passage has one.
 WHO_TOOK_PART = (
     r"\b(?:who|(?:what|which) (?:types?|kinds?|sorts?) of)\b[^?]*"
     r"\b(?:participants?|interviewees?|respondents?|interviewed|took part|participat)"
 )
+# A question that asks for a part of a study, and the headings of that part: "What was the objective
+# of ...?" is answered under Objective, when a retrieved passage has one.
 ASKED_PARTS = [
     (re.compile(asks, re.I), re.compile(heading, re.I))
     for asks, heading in (
@@ -285,7 +285,6 @@ def quotable_candidates(
     allowed = _dropping(allowed, lambda text: bool(CJK_LETTER.search(text)) != asked_in_cjk)
     if not MEMBERS_QUESTION.search(question):
         allowed = _dropping(allowed, lists_members)
-
     for asks, of_the_kind in ASKED_KINDS:
         if allowed and asks.search(question):
             listed = [item for item in allowed if of_the_kind(item[0].text)]
