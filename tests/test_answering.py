@@ -682,6 +682,11 @@ def test_a_what_is_question_needs_its_term_as_one_phrase():
     gff = Passage("g", "Coalitions in the Getting Further Faster (GFF) Initiative told stories.", "s", "t")
     assert undefined_term("What is the Getting Further Faster Initiative?", [gff]) is None
     assert undefined_term("What is the Getting Further Initiative?", [gff]) == "Getting Further Initiative"
+    # a term asked in lower case is not the same words capitalized inside a name
+    named = Passage("n", "It includes the City of Reading’s Department of Health Equity.", "s", "t")
+    assert undefined_term("What is health equity?", [named]) == "health equity"
+    used = Passage("h", "Partnerships advance health equity.", "s", "t")
+    assert undefined_term("What is health equity?", [named, used]) is None
     assert readable_terms(role, ["workers", "play"]) == ["workers"]  # "play" a role is no topic
     assert readable_terms("When were the interviews done?", ["interviews", "done"]) == ["interviews"]
     asked = "What questions was the research trying to answer?"

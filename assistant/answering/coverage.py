@@ -79,10 +79,19 @@ BRACKETED_ACRONYM = re.compile(r"\s*\([A-Z][A-Za-z]{1,9}s?\)")
 
 
 def uses_term(term: str, text: str) -> bool:
-    """The text has the term as one phrase, plural-blind, an acronym in brackets inside it aside."""
+    """The text has the term as one phrase, plural-blind, an acronym in brackets inside it aside. A
+    term of several words asked in lower case is not used inside a name: "health equity" is not in
+    "the City of Reading's Department of Health Equity"."""
     wanted = [singular(w) for w in re.findall(r"[\w’'-]+", term)]
-    words = [singular(w) for w in re.findall(r"[\w’'-]+", BRACKETED_ACRONYM.sub("", text))]
-    return any(words[i : i + len(wanted)] == wanted for i in range(len(words) - len(wanted) + 1))
+    written = re.findall(r"[\w’'-]+", BRACKETED_ACRONYM.sub("", text))
+    words = [singular(w) for w in written]
+    return any(
+        words[i : i + len(wanted)] == wanted
+        and not (
+            term.islower() and len(wanted) > 1 and all(w[0].isupper() for w in written[i : i + len(wanted)])
+        )
+        for i in range(len(words) - len(wanted) + 1)
+    )
 
 
 def undefined_term(question: str, passages: Iterable[Passage]) -> str | None:
