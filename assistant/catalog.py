@@ -57,6 +57,12 @@ def fts_query(text: str) -> str:
     return " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
 
 
+def fts_phrase(text: str) -> str:
+    """The text's words as one FTS5 phrase (quoted: no query syntax gets through), "" when it has none."""
+    words = re.findall(r"\w+", text.lower())
+    return '"' + " ".join(words) + '"' if words else ""
+
+
 class Catalog:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -116,10 +122,9 @@ class Catalog:
 
     def documents_with_phrase(self, phrase: str, limit: int) -> list[str]:
         """Up to `limit` keys of the documents with a chunk holding the phrase (stemmed as indexed)."""
-        if not (words := re.findall(r"\w+", phrase.lower())):
+        if not (quoted := fts_phrase(phrase)):
             return []
         sql = "SELECT DISTINCT c.source FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid"
-        quoted = '"' + " ".join(words) + '"'  # one FTS5 phrase: no query syntax gets through
         return [r[0] for r in self.db.execute(f"{sql} WHERE chunks_fts MATCH ? LIMIT ?", (quoted, limit))]
 
     def contains_text(self, snippet: str) -> bool:
@@ -315,8 +320,7 @@ class Catalog:
         counted = {} if within else self._term_counts
         found = {}
         for term in terms:
-            words = re.findall(r"\w+", term.lower())
-            query = '"' + " ".join(words) + '"' if words else ""
+            query = fts_phrase(term)
             if query not in counted:
                 counted[query] = int(self.db.execute(count, (query, *within)).fetchone()[0]) if query else 0
             found[term] = counted[query]

@@ -84,14 +84,14 @@ def uses_term(term: str, text: str) -> bool:
     "the City of Reading's Department of Health Equity"."""
     wanted = [singular(w) for w in re.findall(r"[\w’'-]+", term)]
     written = re.findall(r"[\w’'-]+", BRACKETED_ACRONYM.sub("", text))
-    words = [singular(w) for w in written]
-    return any(
-        words[i : i + len(wanted)] == wanted
-        and not (
-            term.islower() and len(wanted) > 1 and all(w[0].isupper() for w in written[i : i + len(wanted)])
-        )
-        for i in range(len(words) - len(wanted) + 1)
-    )
+    words, n = [singular(w) for w in written], len(wanted)
+    names_excluded = term.islower() and n > 1
+    for i in range(len(words) - n + 1):
+        if words[i : i + n] != wanted:
+            continue
+        if not (names_excluded and all(w[0].isupper() for w in written[i : i + n])):
+            return True
+    return False
 
 
 def undefined_term(question: str, passages: Iterable[Passage]) -> str | None:
