@@ -9,10 +9,11 @@ import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 
 from assistant.answering.citations import CITATION_MARK, passage_sentences
-from assistant.answering.coverage import key_terms, readable_terms, undefined_term
+from assistant.answering.coverage import asked_term, key_terms, readable_terms, undefined_term
 from assistant.answering.facts import expected_kind, missing_fact
 from assistant.answering.names import defined_acronyms, names_none_of, naming_documents, unmentioned_names
-from assistant.answering.quoting import part_of, quotable_candidates, quotable_for
+from assistant.answering.quoting import quotable_candidates, quotable_for
+from assistant.answering.study_parts import part_of, without_part_label
 from assistant.followups import standalone_question
 from assistant.types import Filters, Passage
 
@@ -488,6 +489,11 @@ def test_a_question_asking_what_kinds_is_answered_by_a_sentence_listing_several(
     ]
     assert quoted == [sentences[1].text, sentences[2].text]  # the list, and the range
     assert quotable_candidates("Why did organizations take part?", scored, [passage])[0][0] == sentences[0]
+    # "what type of organizations" asks for a range too; "what kind of relationship does X need?" for one
+    first = quotable_candidates("What type of organizations joined?", scored, [passage])[0][0]
+    assert first == sentences[1]
+    asked = "What kind of relationship does a clinic need with them?"
+    assert quotable_candidates(asked, scored, [passage])[0][0] == sentences[0]
     # with the real pipeline: the study's objective names the kinds of organizations it looked at
     answer = corpus_assistant.ask(
         "Which kinds of organizations were collaborating in the relational organizing study?"
@@ -562,6 +568,42 @@ def test_run_in_part_labels_count_as_headings():
     assert not any(shared(s) for s in passage_sentences(rationale))
     aims = quotable_for("What were the aims of the study?", passage_sentences(rationale))
     assert all(aims(s) for s in passage_sentences(rationale))
+    # quoted without the label, its span still the quoted words
+    result = passage_sentences(passage)[2]
+    text, (start, end) = without_part_label(result)
+    assert text == "Matching raised transplants by 20 percent in every region." == passage.text[start:end]
+    # a capitalized word opening a sentence is no label: "COVID" is quoted
+    covid = Passage("p4", "COVID Vaccination rose in every clinic that took part.", "d", "D")
+    assert without_part_label(passage_sentences(covid)[0])[0] == covid.text
+
+
+def test_an_open_question_is_not_answered_by_a_reports_set_up():
+    from assistant.answering.study_parts import no_setup_in_reports
+
+    report = Passage(
+        "r", "Partnerships are increasingly viewed as key. Most clinics relied on partners.", "jgim.md", "J"
+    )
+    report.headings = [(0, "Abstract"), (45, "Results")]
+    methods = Passage("m", "We interviewed 29 administrators.", "jgim.md", "J", section="Methods")
+    blog = Passage("b", "Partnerships take time. Trust grows slowly.", "blog.md", "B")
+    blog.headings = [(0, "In conclusion: be intentional")]
+    background, finding = passage_sentences(report)
+    quotable = [(background, 0.9), (finding, 0.5), *((s, 0.4) for s in passage_sentences(blog))]
+
+    def reads_as_setup(sentence):  # the finding model's reading, fixed for the test
+        return sentence.text.startswith("Partnerships")
+
+    passages = [report, methods, blog]
+    kept = no_setup_in_reports("How do clinics work with partners?", quotable, passages, reads_as_setup)
+    # the report's background goes; the blog's opening stays (a closing "In conclusion" is no report)
+    assert [s.text for s, _ in kept] == [finding.text, *(s.text for s in passage_sentences(blog))]
+    # a yes/no question, "what is X?", and a question on the study's design keep it
+    for asked in ("Do clinics rely on partners?", "What is social care?", "How was the study designed?"):
+        assert no_setup_in_reports(asked, quotable, passages, reads_as_setup) == quotable
+    # without the Methods passage the document shows no set-up heading: no report, nothing dropped
+    assert no_setup_in_reports("How do clinics work?", quotable, [report, blog], reads_as_setup) == quotable
+    # nothing else to quote: the set-up stays
+    assert no_setup_in_reports("How do clinics work?", quotable[:1], passages, reads_as_setup) == quotable[:1]
 
 
 def test_the_objective_asked_for_is_quoted_from_under_objective(corpus_assistant):
@@ -669,6 +711,11 @@ def test_a_what_is_question_needs_its_term_as_one_phrase():
     assert undefined_term("What is a backbone organization?", [trauma, backbone]) is None  # plural too
     assert undefined_term("What does backbone organization mean?", [backbone]) is None
     assert undefined_term("What does power sharing mean?", [backbone]) == "power sharing"
+    # the term in quotation marks is the same term; an apostrophe inside it stays
+    assert undefined_term('What does "power sharing" mean?', [backbone]) == "power sharing"
+    assert undefined_term("What is ‘collective impact’?", [trauma, backbone]) == "collective impact"
+    assert undefined_term("What is “backbone organization”?", [backbone]) is None
+    assert asked_term("What is the partners’ role?") == "partners’ role"
     role = "What role do community health workers play in partnerships?"
     assert undefined_term(role, [trauma, backbone]) == "community health workers"
     assert undefined_term("What is the role of a backbone organization?", [backbone]) is None

@@ -68,9 +68,15 @@ DEFINITION_QUESTION = re.compile(
 )
 
 
+# Quotation marks around the term asked about ("What does “one-way referral” mean?"): double ones
+# anywhere, an opening single one before a word, a closing one before "mean", "?" or the end (not the
+# apostrophe of "the partners’ role")
+TERM_QUOTES = re.compile(r"[\"“”]|(?<!\w)[‘']|[’'](?!\w)(?<=\w[’'])(?=\s*(?:mean\b|\?|$))")
+
+
 def asked_term(question: str) -> str | None:
     """The term a "what is X?" question asks about, or None for any other question."""
-    match = DEFINITION_QUESTION.match(question)
+    match = DEFINITION_QUESTION.match(TERM_QUOTES.sub("", question))
     return next(group for group in match.groups() if group) if match else None
 
 

@@ -38,10 +38,10 @@ from assistant.answering.names import (
 from assistant.answering.quoting import (
     SentenceCheck,
     choose_sentences,
-    no_setup_after_the_first,
     on_the_best_documents_topic,
     quotable_candidates,
 )
+from assistant.answering.study_parts import no_setup_after_the_first, no_setup_in_reports, without_part_label
 from assistant.answering.turn import ScoredSentence, Turn
 from assistant.retrieval import SHORT_DOCUMENT_CHUNKS  # an abstract: where position says finding or set-up
 from assistant.sentences import ChunkSentences, encode_passages
@@ -119,6 +119,11 @@ class Candidates:
     ranking: list[float]  # closeness in meaning; shared words and passage rank break near-ties
     features: np.ndarray  # the answer model's inputs, one row per sentence (ANSWER_FEATURES)
     finding: np.ndarray  # the finding model's logit for each sentence (below 0: it reads as set-up)
+
+    def reads_as_setup(self) -> SentenceCheck:
+        """Whether the finding model reads a candidate as set-up (aims, methods, background)."""
+        setup = {(s.passage.id, s.span) for s, f in zip(self.sentences, self.finding, strict=True) if f < 0}
+        return lambda sentence: (sentence.passage.id, sentence.span) in setup
 
 
 def sentence_candidates(
@@ -258,8 +263,9 @@ def compose(chosen: list[ScoredSentence], passages: list[Passage]) -> tuple[str,
     parts, citations = [], []
     for sentence, _ in ordered:
         number = numbers.setdefault(sentence.passage.id, len(numbers) + 1)
-        parts.append(f"{sentence.text} [{number}]")
-        citations.append(Citation(number, sentence.passage, sentence.text, sentence.span))
+        text, span = without_part_label(sentence)
+        parts.append(f"{text} [{number}]")
+        citations.append(Citation(number, sentence.passage, text, span))
     return " ".join(parts), citations
 
 
@@ -299,13 +305,10 @@ class ExtractiveAnswerer:
         # a term only a left-out document has is in no document here, as if that document were missing
         rarity = self.rarity(terms, turn.filters.exclude_documents) if self.rarity and terms else {}
         quotable = on_the_best_documents_topic(question, quotable, turn.passages, rarity)
-        # sentences the finding model reads as set-up (a yes/no answer quotes none after its first)
-        setup = {
-            (s.passage.id, s.span)
-            for s, logit in zip(candidates.sentences, candidates.finding, strict=True)
-            if logit < 0
-        }
-        quotable = no_setup_after_the_first(question, quotable, lambda s: (s.passage.id, s.span) in setup)
+        # set-up sentences: a yes/no answer quotes none after its first, an open one none of a report's
+        reads_as_setup = candidates.reads_as_setup()
+        quotable = no_setup_after_the_first(question, quotable, reads_as_setup)
+        quotable = no_setup_in_reports(question, quotable, turn.passages, reads_as_setup)
         turn.chosen = choose_sentences(
             quotable,
             max_sentences=self.max_sentences,

@@ -26,19 +26,15 @@ from assistant.answering.facts import fact_check, gives_what_is_asked
 from assistant.answering.findings import (
     AIM_ASKED,
     asks_how_the_study_was_done,
-    is_open_question,
     is_setup_heading,
 )
 from assistant.answering.names import by_document, context_of, naming_documents
+from assistant.answering.study_parts import SentenceCheck, part_of
 from assistant.answering.turn import ScoredSentence
-from assistant.retrieval import SHORT_DOCUMENT_CHUNKS
 from assistant.text import CJK_LETTER
 from assistant.types import Passage
 
-SentenceCheck = Callable[[Sentence], bool]
 PASSAGES_READ = 4  # the answer quotes from the best few passages only
-# An upper-case part label starting a sentence and run into its text: "METHODS We enrolled ...".
-RUN_IN_LABEL = re.compile(r"(?:^|(?<=[.!?]\s))([A-Z]{4,}(?:,? (?:AND|OF|[A-Z]{4,}))*):?(?=\s+[A-Z0-9])")
 WHO_TOOK_PART = (
     r"\b(?:who|(?:what|which) (?:types?|kinds?|sorts?) of)\b[^?]*"
     r"\b(?:participants?|interviewees?|respondents?|interviewed|took part|participat)"
@@ -76,8 +72,15 @@ AIM_SENTENCE = re.compile(
 )
 WHICH_QUESTIONS = re.compile(r"\b(?:what|which)\s+(?:\w+\s+)?questions\b", re.I)
 # "Which kinds of organizations …?" asks for their range: a sentence listing several ("clinics,
-# public health offices, and community groups"), or spanning one ("from multi-state systems to …")
-KINDS_QUESTION = re.compile(r"\b(?:what|which)\s+(?:kinds?|types?|sorts?)\s+of\b", re.I)
+# public health offices, and community groups"), or spanning one ("from multi-state systems to …").
+# So does "what type of organizations" (a plural: not "-ss", "-us", "-is"), not "what kind of
+# relationship does a hospital need?" (one kind).
+NOT_A_NOUN = r"(?!(?:do|does|did|is|are|was|were|has|have|had|can|should|would|will|its|this|us)\b)"
+KINDS_QUESTION = re.compile(
+    r"\b(?:what|which)\s+(?:(?:kinds|types|sorts)\s+of\b"
+    rf"|(?:kind|type|sort)\s+of\s+(?:{NOT_A_NOUN}[\w’'-]+\s+){{0,2}}{NOT_A_NOUN}[\w’'-]*[a-hj-rtv-z]s\b)",
+    re.I,
+)
 ENUMERATION = re.compile(r"(?:[^,;.]+,){2,}[^,;.]*\b(?:and|or)\b|\branged? from\b[^.]+\bto\b", re.I)
 ASKED_KINDS: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
     (WHICH_QUESTIONS, lambda text: text.rstrip().endswith("?")),
@@ -164,15 +167,6 @@ JOURNAL_REFERENCE = re.compile(
     r"^\W*(?:(?:[A-Z][\w.&:-]*|of|for|and|the|in)\s+){0,10}(?:19|20)\d\d\s*;\s*\d+\s*(?:\(\d+\))?\s*:"
     r"\s*[A-Za-z]?\d+(?:\s*[-–]\s*[A-Za-z]?\d+)?\W*$"
 )
-
-
-def part_of(sentence: Sentence) -> str:
-    """The heading a sentence sits under, or the label of its run-in part when that comes later
-    ("... OBJECTIVE To determine ... METHODS We enrolled ...": abstracts often label parts in the text)."""
-    passage, start = sentence.passage, sentence.span[0]
-    after_heading = max((offset for offset, _ in passage.headings if offset <= start), default=0)
-    labels = [m for m in RUN_IN_LABEL.finditer(passage.text, after_heading) if m.start() <= start]
-    return labels[-1].group(1) if labels else passage.section_at(start)
 
 
 def asked_part(question: str, candidates: Iterable[Sentence]) -> SentenceCheck | None:
@@ -322,23 +316,6 @@ def on_the_best_documents_topic(
         for item in quotable
         if mentioned[best] <= mentioned[(source := item[0].passage.source)] or weight(source) > weight(best)
     ]
-
-
-def no_setup_after_the_first(
-    question: str, quotable: list[ScoredSentence], reads_as_setup: SentenceCheck
-) -> list[ScoredSentence]:
-    """A yes/no question on a study is answered by its findings: after the best sentence, none of
-    an abstract's sentences the finding model reads as set-up (aims, methods, who took part). Only
-    in abstract-sized documents, where that model was fitted; a question on how the study was done
-    keeps them."""
-    if is_open_question(question) or asks_how_the_study_was_done(question):
-        return quotable
-
-    def dropped(sentence: Sentence) -> bool:
-        chunks = sentence.passage.metadata.get("document_chunks") or 1
-        return chunks <= SHORT_DOCUMENT_CHUNKS and reads_as_setup(sentence)
-
-    return quotable[:1] + [item for item in quotable[1:] if not dropped(item[0])]
 
 
 def choose_sentences(
