@@ -865,6 +865,30 @@ def test_a_count_for_a_named_program_comes_from_a_passage_that_names_it():
     assert missing_fact(question, [baltimore, own], context_of([baltimore.passage, own.passage])) is None
 
 
+def test_a_count_the_question_takes_as_known_must_be_in_the_answering_document():
+    from assistant.answering.facts import uncounted
+
+    blog = "Successful multisector community partnerships use three key approaches."
+    study = "Four mechanisms were identified. We interviewed 34 leaders from 25 organizations."
+    three = "What are the three approaches used by successful partnerships?"
+    assert uncounted(three, blog) is None  # "three key approaches": a word between
+    assert uncounted(three, study) == "three approaches"  # another study's four mechanisms
+    assert uncounted("What are the 3 approaches?", blog) is None  # digits and words alike
+    assert uncounted("What four mechanisms were found?", study) is None
+    assert uncounted("Of the 34 leaders interviewed, how many worked for hospitals?", study) is None
+    assert uncounted("Where were the 29 organizations located?", study) == "29 organizations"
+    assert uncounted("How many people took part?", study) is None  # asks a count, takes none as known
+
+
+def test_the_study_asked_about_by_its_count_is_not_answered_from_another(corpus_assistant):
+    # with the blog post left out, the relational organizing study's four mechanisms are no answer
+    blog = "corpus/multisector-partnership-strategies.md"
+    asked = "What are the three approaches used by successful multisector community partnerships?"
+    left_out = corpus_assistant.ask(asked, filters=Filters(exclude_documents=(blog,)))
+    assert left_out.abstained and "three approaches" in left_out.notes[0]
+    assert not corpus_assistant.ask(asked).abstained
+
+
 def test_sentences_of_another_document_are_quoted_only_when_it_is_on_the_question_s_topic():
     from assistant.answering.citations import Sentence
     from assistant.answering.quoting import on_the_best_documents_topic

@@ -25,7 +25,7 @@ from assistant.answering.coverage import (
     undefined_term,
     undescribed,
 )
-from assistant.answering.facts import fact_check, missing_fact, names_something_new
+from assistant.answering.facts import fact_check, missing_fact, names_something_new, uncounted
 from assistant.answering.findings import ANSWER_FEATURES, answer_features, finding_features, is_open_question
 from assistant.answering.models import load_model
 from assistant.answering.names import (
@@ -347,6 +347,8 @@ class ExtractiveAnswerer:
         # (a follow-up's standalone form carries its topic's names: "How does it share power? (NC SHIP …)")
         if unknown := names_none_of(turn.standalone, answering):
             return f"the passages that answer it do not mention {', '.join(unknown)}"
+        if count := uncounted(turn.question, context_of(answering)):  # "the three approaches"
+            return f"the passages that answer it do not mention {count}"
         # "the relational organizing study" is not answered from a study on other things
         if unknown := undescribed(turn.question, answering):
             return f"the passages that answer it are not from a document on {' '.join(unknown)}"

@@ -292,3 +292,29 @@ def fact_check(question: str) -> Callable[[Sentence], bool] | None:
     if expected_kind(question) is None:
         return None
     return lambda sentence: missing_fact(question, [sentence], context_of([sentence.passage])) is None
+
+
+# "the three approaches", "what four mechanisms", "the 29 health care organizations": a count the
+# question takes as known. A document that never counts them so is not the one asked about.
+GIVEN_COUNT = re.compile(
+    rf"\b(?:the|these|those|what|which)\s+(\d+|{NUMBER_WORDS})\s+(?:[\w-]+\s+){{0,3}}?([a-z-]+s)\b", re.I
+)
+SMALL_NUMBERS = "zero one two three four five six seven eight nine ten eleven twelve".split()
+
+
+def uncounted(question: str, context: str) -> str | None:
+    """The count a question takes as known ("three approaches"), when the context never gives that
+    number within a few words before the noun (in words or digits: "3 approaches", "three key
+    approaches"); else None."""
+    match = GIVEN_COUNT.search(question)
+    if not match:
+        return None
+    number, noun = match.group(1).lower(), match.group(2)
+    forms = {number}
+    if number in SMALL_NUMBERS:
+        forms.add(str(SMALL_NUMBERS.index(number)))
+    elif number.isdigit() and int(number) < len(SMALL_NUMBERS):
+        forms.add(SMALL_NUMBERS[int(number)])
+    if _number_before(singular(noun.lower()), singular_words(context), lambda w: w.lower() in forms):
+        return None
+    return f"{match.group(1)} {noun}"
