@@ -46,7 +46,10 @@ QUESTION_WORDS = frozenset(
     "come came comes coming go goes went gone going take took taken takes give gave given gives put "
     "set see saw seen say said says look looks want wants need needs keep kept try tried get got gets "
     "out off over under again still even ever really thing things lot lots part parts able else every each "
-    "matter matters mattered happen happens happened happening".split()
+    "matter matters mattered happen happens happened happening "
+    # how often or how surely, not what about: "why do hospitals usually have more clout …?"
+    "usually often typically generally always sometimes commonly normally mostly frequently actually "
+    "exactly basically especially particularly specifically already currently".split()
 )
 
 

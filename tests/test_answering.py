@@ -743,6 +743,8 @@ def test_a_what_is_question_needs_its_term_as_one_phrase():
     assert key_terms("What is a joint mission and why does it matter?") == ["joint", "mission"]
     assert key_terms("What happens when partners push too fast?") == ["partners", "push", "too", "fast"]
     assert key_terms("What else do partnerships need?") == ["partnerships"]  # "else" is no topic
+    # how often is no topic: "usually" is in no passage on clout
+    assert key_terms("Why do hospitals usually have clout?") == ["hospitals", "clout"]
     assert readable_terms("What challenges do CBOs face?", ["challenges", "face"]) == ["challenges"]
     # prepositions are no topic ("Partly covered: nothing on … through" was shown in the browser)
     asked = "What do they address through partnerships across sectors?"
