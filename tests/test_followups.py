@@ -30,6 +30,11 @@ def test_only_the_last_answered_turn_enters_the_rewrite():
     assert "Reading" in rewritten and "relational" not in rewritten
 
 
+def test_the_topic_carries_its_topic_words_not_its_question_words():
+    history = [user("Tell me more about the study of three approaches."), answered()]
+    assert standalone_question("Give an example.", history) == "Give an example. (study three approaches)"
+
+
 def test_an_abstained_turn_never_becomes_the_topic():
     rewritten = standalone_question("How many people contributed data to it?", RELATIONAL + AUSTRALIA)
     assert "relational" in rewritten and "Australia" not in rewritten and "capital" not in rewritten
