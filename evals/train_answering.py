@@ -50,10 +50,10 @@ from tqdm import tqdm  # noqa: E402
 
 from assistant.answering.abstention import ABSTENTION_FEATURES, ABSTENTION_MODELS, question_kind  # noqa: E402
 from assistant.answering.citations import passage_sentences  # noqa: E402
+from assistant.answering.composing import compose  # noqa: E402
 from assistant.answering.coverage import key_terms  # noqa: E402
 from assistant.answering.extractive import (  # noqa: E402
     MIN_WORDS,
-    compose,
     position_in_document,
     sentence_candidates,
 )

@@ -1026,3 +1026,23 @@ def test_what_is_x_is_asked_of_the_documents_using_x_when_the_search_misses_them
     assert not answer.abstained, answer.notes
     assert "address social determinants of health" in answer.text
     assert {Path(c.source).name for c in answer.citations} == {"brief.md"}
+
+
+def test_the_likeliest_sentence_leads_the_answer_unless_it_leans_on_the_one_before():
+    from assistant.answering.composing import compose
+
+    passage = Passage(
+        "p", "Competing providers rarely share data. Stable funding is critical to sustainability.", "b", "B"
+    )
+    padding, answer = passage_sentences(passage)
+    text, citations = compose([(answer, 0.9), (padding, 0.7)], [passage])
+    assert text.startswith("Stable funding is critical") and [c.number for c in citations] == [1, 1]
+    leaning = Passage("q", "First, referrals need little. Second, contracts need leaders.", "c", "C")
+    first, second = passage_sentences(leaning)
+    text, _ = compose([(second, 0.9), (first, 0.7)], [leaning])
+    assert text.startswith("First, referrals")  # "Second, …" cannot lead
+    listed = Passage("r", "- What factors matter? - How do partners change?", "d", "D")
+    one, two = passage_sentences(listed)
+    assert compose([(two, 0.9), (one, 0.7)], [listed])[0].startswith(
+        "- What factors"
+    )  # a list keeps its order

@@ -15,6 +15,7 @@ import numpy as np
 
 from assistant.answering.abstention import Rarity, abstention_features, answerable, question_kind
 from assistant.answering.citations import Sentence, passage_sentences
+from assistant.answering.composing import compose
 from assistant.answering.coverage import (
     coverage_of,
     key_terms,
@@ -41,13 +42,13 @@ from assistant.answering.quoting import (
     on_the_best_documents_topic,
     quotable_candidates,
 )
-from assistant.answering.study_parts import no_setup_after_the_first, no_setup_in_reports, without_part_label
+from assistant.answering.study_parts import no_setup_after_the_first, no_setup_in_reports
 from assistant.answering.turn import ScoredSentence, Turn
 from assistant.retrieval import SHORT_DOCUMENT_CHUNKS  # an abstract: where position says finding or set-up
 from assistant.sentences import ChunkSentences, encode_passages
 from assistant.store import Embedder
 from assistant.text import content_words, other_language, written_in_cjk
-from assistant.types import Answer, Citation, Passage
+from assistant.types import Answer, Passage
 
 MIN_WORDS = 5  # shorter "sentences" are headings, bylines or fragments
 WEB_ADDRESS = re.compile(r"https?://|www\.|\.(?:com|org|gov|edu|net)\b", re.I)
@@ -253,20 +254,6 @@ def _long_enough(sentence: str) -> bool:
     A web address is no word ("See Video Abstract at http://links.lww.com/…" says nothing)."""
     words = [w for w in sentence.split() if not WEB_ADDRESS.search(w)]
     return len(words) >= MIN_WORDS or len(CJK.findall(sentence)) >= MIN_CJK_CHARACTERS
-
-
-def compose(chosen: list[ScoredSentence], passages: list[Passage]) -> tuple[str, list[Citation]]:
-    """Order the sentences to read well (by passage rank, then position) and number the citations."""
-    order = {p.id: rank for rank, p in enumerate(passages)}
-    ordered = sorted(chosen, key=lambda item: (order[item[0].passage.id], item[0].span[0]))
-    numbers: dict[str, int] = {}
-    parts, citations = [], []
-    for sentence, _ in ordered:
-        number = numbers.setdefault(sentence.passage.id, len(numbers) + 1)
-        text, span = without_part_label(sentence)
-        parts.append(f"{text} [{number}]")
-        citations.append(Citation(number, sentence.passage, text, span))
-    return " ".join(parts), citations
 
 
 @dataclass
