@@ -17,7 +17,7 @@ from pathlib import Path
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from assistant.answering.abstention import lead_over_next
-from assistant.answering.coverage import asked_term, described_documents, key_terms, term_documents
+from assistant.answering.coverage import described_documents, key_terms, phrase_asked, term_documents
 from assistant.answering.extractive import ExtractiveAnswerer, SentenceVectors
 from assistant.answering.names import naming_documents, unmentioned_names
 from assistant.answering.turn import Turn
@@ -180,10 +180,11 @@ class Assistant:
         return turn
 
     def _search_term_documents(self, turn: Turn) -> None:
-        """A "what is X?" question with no passage found using X as one phrase is asked of the few
-        documents that do: in a library of thousands, "What are social determinants of health?"
-        finds abstracts on social and health matters, not the brief that uses the phrase."""
-        term = asked_term(turn.question)
+        """A "what is X?" question (or one quoting a phrase, a title) with no passage found using X
+        as one phrase is asked of the few documents that do: in a library of thousands, "What are
+        social determinants of health?" finds abstracts on social and health matters, not the brief
+        that uses the phrase."""
+        term = phrase_asked(turn.question)
         if not term or term_documents(turn.question, turn.passages):
             return
         using = turn.filters.admit(self.library.catalog.documents_with_phrase(term, TERM_DOCUMENTS + 1))

@@ -1046,3 +1046,18 @@ def test_the_likeliest_sentence_leads_the_answer_unless_it_leans_on_the_one_befo
     assert compose([(two, 0.9), (one, 0.7)], [listed])[0].startswith(
         "- What factors"
     )  # a list keeps its order
+
+
+def test_a_quoted_title_is_asked_of_its_document_and_abstains_without_it(corpus_assistant):
+    asked = "What did the “Because There’s Experts That Do That” study find?"
+    answer = corpus_assistant.ask(asked)
+    assert not answer.abstained
+    assert {Path(c.source).name for c in answer.citations} == {
+        "health-care-organizations-partnering-with-cbos.md"
+    }
+    jgim = [d.key for d in corpus_assistant.library.documents() if "partnering-with-cbos" in d.key]
+    left_out = corpus_assistant.ask(asked, filters=Filters(exclude_documents=tuple(jgim)))
+    assert left_out.abstained  # (before: the title question abstained with the paper there)
+    # a quoted term is needed as one phrase too, and a sentence setting the study up may say it
+    mapping = corpus_assistant.ask('What does "ripple effect mapping" involve?')
+    assert "ripple effect mapping exercise" in mapping.text

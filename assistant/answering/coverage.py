@@ -100,17 +100,31 @@ def uses_term(term: str, text: str) -> bool:
     return False
 
 
+# A phrase of two words or more the question quotes: a title ("What did the “Because There’s
+# Experts That Do That” study find?") or a term, which the document asked about uses
+QUOTED_PHRASE = re.compile(r"[“\"]([^”\"]{3,150})[”\"]")
+
+
+def phrase_asked(question: str) -> str | None:
+    """The term a "what is X?" question asks about, or else a phrase it quotes."""
+    if term := asked_term(question):
+        return term
+    quoted = QUOTED_PHRASE.search(question)
+    return quoted.group(1).strip() if quoted and len(quoted.group(1).split()) >= 2 else None
+
+
 def undefined_term(question: str, passages: Iterable[Passage]) -> str | None:
-    """The term a "what is X?" question asks about, when no passage uses it as one phrase: each of
-    its words may be about ("collective trauma", "impact on families"), but the term is not."""
-    term = asked_term(question)
+    """The term a "what is X?" question asks about (or a phrase it quotes), when no passage uses it
+    as one phrase: each of its words may be about ("collective trauma"), but the term is not."""
+    term = phrase_asked(question)
     return term if term and not any(uses_term(term, f"{p.title} {p.text}") for p in passages) else None
 
 
 def term_documents(question: str, passages: Iterable[Passage]) -> set[str]:
-    """For a "what is X?" question, the documents whose passages use X as one phrase: "What is
-    ripple effect mapping?" is answered from the study that did it, not from papers on mapping."""
-    term = asked_term(question)
+    """For a "what is X?" question (or one quoting a phrase), the documents whose passages use X as
+    one phrase: "What is ripple effect mapping?" is answered from the study that did it, not from
+    papers on mapping; a quoted title from the document it names."""
+    term = phrase_asked(question)
     return {p.source for p in passages if uses_term(term, f"{p.title} {p.text}")} if term else set()
 
 
