@@ -743,6 +743,12 @@ def test_a_what_is_question_needs_its_term_as_one_phrase():
     assert key_terms("What is a joint mission and why does it matter?") == ["joint", "mission"]
     assert key_terms("What happens when partners push too fast?") == ["partners", "push", "too", "fast"]
     assert key_terms("What else do partnerships need?") == ["partnerships"]  # "else" is no topic
+    # a request is no topic either: "Partly covered: nothing on List" was shown
+    assert key_terms("List the recommendations for collaborating with CBOs.") == [
+        "recommendations",
+        "collaborating",
+        "CBOs",
+    ]
     # how often is no topic: "usually" is in no passage on clout
     assert key_terms("Why do hospitals usually have clout?") == ["hospitals", "clout"]
     assert readable_terms("What challenges do CBOs face?", ["challenges", "face"]) == ["challenges"]
@@ -1061,3 +1067,16 @@ def test_a_quoted_title_is_asked_of_its_document_and_abstains_without_it(corpus_
     # a quoted term is needed as one phrase too, and a sentence setting the study up may say it
     mapping = corpus_assistant.ask('What does "ripple effect mapping" involve?')
     assert "ripple effect mapping exercise" in mapping.text
+
+
+def test_an_example_asked_for_is_a_sentence_giving_or_naming_one():
+    text = (
+        "Power sharing practices improve partnership outcomes. "
+        "The NC SHIP Community Council shares power through co-leaders from different sectors."
+    )
+    passage = Passage("e", text, "blog.md", "Blog")
+    general, named = passage_sentences(passage)
+    scored = [(general, 0.9), (named, 0.7)]
+    asked = "Give an example of a partnership that shares power."
+    assert [s for s, _ in quotable_candidates(asked, scored, [passage])] == [named]
+    assert quotable_candidates("How do partnerships share power?", scored, [passage])[0][0] == general

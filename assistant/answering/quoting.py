@@ -22,7 +22,7 @@ from assistant.answering.coverage import (
     terms_missing_from,
     uses_term,
 )
-from assistant.answering.facts import fact_check, gives_what_is_asked
+from assistant.answering.facts import fact_check, gives_what_is_asked, named_words
 from assistant.answering.findings import (
     AIM_ASKED,
     asks_how_the_study_was_done,
@@ -82,12 +82,17 @@ KINDS_QUESTION = re.compile(
     re.I,
 )
 ENUMERATION = re.compile(r"(?:[^,;.]+,){2,}[^,;.]*\b(?:and|or)\b|\branged? from\b[^.]+\bto\b", re.I)
+EXAMPLE_QUESTION = re.compile(r"\b(?:an?|some|any|other|more)\s+examples?\b|\bexamples? of\b", re.I)
+EXAMPLE = re.compile(r"\b(?:for example|for instance|examples?|e\.g\.)", re.I)
 ASKED_KINDS: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
     (WHICH_QUESTIONS, lambda text: text.rstrip().endswith("?")),
     (AIM_QUESTION, lambda text: bool(AIM_SENTENCE.search(text))),
     (KINDS_QUESTION, lambda text: bool(ENUMERATION.search(text))),
     # "Who wrote the blog post …?": its byline ("Jenn Marshall & Kathleen Miller, Contributing Writers")
     (AUTHORS_QUESTION, lambda text: title_line(text)),
+    # "Give an example of a partnership that shares power": a sentence giving one ("For example, …")
+    # or naming one ("The NC SHIP Community Council shares power by …")
+    (EXAMPLE_QUESTION, lambda text: bool(EXAMPLE.search(text) or named_words(text))),
 ]
 ASKED_KIND_SHARE = 0.2
 # A sentence that only says what its document tells ("In this blog post, we'll share ...", "This
