@@ -1080,3 +1080,18 @@ def test_an_example_asked_for_is_a_sentence_giving_or_naming_one():
     asked = "Give an example of a partnership that shares power."
     assert [s for s, _ in quotable_candidates(asked, scored, [passage])] == [named]
     assert quotable_candidates("How do partnerships share power?", scored, [passage])[0][0] == general
+
+
+def test_a_studys_aim_answers_only_a_question_about_its_aim():
+    text = (
+        "We sought to learn about the motivations of organizations in these collaborations. "
+        "Partnerships were mostly motivated by mission-driven organizations and health sector leaders. "
+        "A creative approach to bring the goals to life is to construct a shared story."
+    )
+    passage = Passage("m", text, "m.md", "M")
+    aim, finding, story = passage_sentences(passage)
+    scored = [(aim, 0.95), (finding, 0.9), (story, 0.5)]
+    found = [s for s, _ in quotable_candidates("What did the motivations study find?", scored, [passage])]
+    assert found == [finding, story]  # "… goals to life is to …" is no study's aim
+    asked = [s for s, _ in quotable_candidates("What did the study set out to learn?", scored, [passage])]
+    assert asked[0] == aim

@@ -70,6 +70,15 @@ AIM_SENTENCE = re.compile(
     r"|^\W*to (?:understand|determine|assess|evaluate|examine|describe|explore|identify|learn|investigate)\b",
     re.I,
 )
+# A study saying what it set out to do, in so many words (not "a creative approach to bring goals
+# to life is to …", which AIM_SENTENCE also reads as an aim)
+STUDY_AIM = re.compile(
+    r"\b(?:we|this (?:study|paper|research|review)|the (?:study|authors))\s+"
+    r"(?:sought|aimed|set out|intended)\s+to\b"
+    r"|^\W*(?:the|our)\s+(?:objective|aim|purpose)s?\s+(?:of (?:this|the|our) \w+\s+)?"
+    r"(?:was|were|is|are)\s+to\b",
+    re.I,
+)
 WHICH_QUESTIONS = re.compile(r"\b(?:what|which)\s+(?:\w+\s+)?questions\b", re.I)
 # "Which kinds of organizations …?" asks for their range: a sentence listing several ("clinics,
 # public health offices, and community groups"), or spanning one ("from multi-state systems to …").
@@ -278,6 +287,9 @@ def quotable_candidates(
     if term := phrase_asked(own_words or question):  # "What is X?": the sentences that say X, if any
         allowed = _dropping(allowed, lambda text: not uses_term(term, text))
     allowed = _dropping(allowed, lambda text: promises_only(text, question))
+    if not (AIM_QUESTION.search(question) or asks_how_the_study_was_done(own_words or question)):
+        # "We sought to learn about the motivations …" answers only what a study set out to do
+        allowed = _dropping(allowed, lambda text: bool(STUDY_AIM.search(text)))
     # a document read in two languages (an abstract and its Chinese translation) answers in the
     # question's own: "How many interviews …?" was answered in Chinese, its number counted there
     asked_in_cjk = bool(CJK_LETTER.search(own_words or question))
