@@ -886,6 +886,7 @@ def test_a_count_the_question_takes_as_known_must_be_in_the_answering_document()
     assert uncounted("Of the 34 leaders interviewed, how many worked for hospitals?", study) is None
     assert uncounted("Where were the 29 organizations located?", study) == "29 organizations"
     assert uncounted("How many people took part?", study) is None  # asks a count, takes none as known
+    assert uncounted("Who took part in the 2021 interviews?", study) is None  # a year counts nothing
 
 
 def test_the_study_asked_about_by_its_count_is_not_answered_from_another(corpus_assistant):

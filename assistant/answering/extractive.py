@@ -37,12 +37,11 @@ from assistant.answering.names import (
     with_acronyms_spelled,
 )
 from assistant.answering.quoting import (
-    SentenceCheck,
     choose_sentences,
     on_the_best_documents_topic,
     quotable_candidates,
 )
-from assistant.answering.study_parts import no_setup_after_the_first, no_setup_in_reports
+from assistant.answering.study_parts import SentenceCheck, no_setup_after_the_first, no_setup_in_reports
 from assistant.answering.turn import ScoredSentence, Turn
 from assistant.retrieval import SHORT_DOCUMENT_CHUNKS  # an abstract: where position says finding or set-up
 from assistant.sentences import ChunkSentences, encode_passages

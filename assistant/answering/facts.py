@@ -307,7 +307,7 @@ def uncounted(question: str, context: str) -> str | None:
     number within a few words before the noun (in words or digits: "3 approaches", "three key
     approaches"); else None."""
     match = GIVEN_COUNT.search(question)
-    if not match:
+    if not match or YEAR.fullmatch(match.group(1)):  # "the 2021 interviews" count nothing
         return None
     number, noun = match.group(1).lower(), match.group(2)
     forms = {number}
