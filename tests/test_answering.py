@@ -715,6 +715,10 @@ def test_a_what_is_question_needs_its_term_as_one_phrase():
     assert undefined_term('What does "power sharing" mean?', [backbone]) == "power sharing"
     assert undefined_term("What is ‘collective impact’?", [trauma, backbone]) == "collective impact"
     assert undefined_term("What is “backbone organization”?", [backbone]) is None
+    mania = Passage("t", "The Treatment of Early Age Mania (TEAM) sample was large.", "s", "t")
+    assert (
+        undefined_term('Does the "Treatment of Early Age Mania (team)" sample generalize?', [mania]) is None
+    )
     assert asked_term("What is the partners’ role?") == "partners’ role"
     role = "What role do community health workers play in partnerships?"
     assert undefined_term(role, [trauma, backbone]) == "community health workers"

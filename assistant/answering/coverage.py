@@ -60,7 +60,8 @@ TERM = r"((?!(?:an?|the)\s)(?:[\w’'-]+\s+){1,3}[\w’'-]+)"
 # in "What is the role of trust in relational organizing?" the term is the fewest words before "in"
 ROLE_TERM = r"((?:[\w’'-]+\s+){0,3}?[\w’'-]+)"
 DEFINITION_QUESTION = re.compile(
-    rf"^\s*(?:(?:what (?:is|are)|define) (?:an? |the )?{TERM}|what does (?:an? |the )?{TERM} mean)\s*\??\s*$"
+    rf"^\s*(?:(?:what (?:is|are)|define) (?:an? |the )?{TERM}"
+    rf"|what does (?:an? |the )?{TERM} (?:mean|involve|entail))\s*\??\s*$"
     # "What role do community health workers play …?" asks about that term too
     rf"|^\s*(?:what (?:role|part) (?:do|does|did|can|could) (?:an? |the )?{TERM} play\b"
     rf"|what is the role of (?:an? |the )?{ROLE_TERM}(?= in\b|\s*\?))",
@@ -110,7 +111,9 @@ def phrase_asked(question: str) -> str | None:
     if term := asked_term(question):
         return term
     quoted = QUOTED_PHRASE.search(question)
-    return quoted.group(1).strip() if quoted and len(quoted.group(1).split()) >= 2 else None
+    # a bracket inside is an aside: "Treatment of Early Age Mania (team)" is written "… (TEAM)"
+    phrase = re.sub(r"\s*\([^)]*\)", "", quoted.group(1)).strip() if quoted else ""
+    return phrase if len(phrase.split()) >= 2 else None
 
 
 def undefined_term(question: str, passages: Iterable[Passage]) -> str | None:

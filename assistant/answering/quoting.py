@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable
 
 from assistant.answering.citations import Sentence
 from assistant.answering.coverage import (
+    asked_term,
     described_documents,
     key_terms,
-    phrase_asked,
     term_documents,
     terms_missing_from,
     uses_term,
@@ -206,16 +206,16 @@ def quotable_for(
     question, a rhetorical one) answers only a question about questions. A sentence under a set-up
     heading (Objective, Design, Measures...) says what a study looked at, not what it found: quoted
     only when it carries the count, date or place asked for; for a question about how the study was
-    done that asks for no such fact, at all; for a "what is X?" question (or one quoting X), when
-    it uses X (it says what X was for). A question naming a part of the study (objective,
-    design...) is answered from under that part's heading when one of the `candidates` sits there."""
+    done that asks for no such fact, at all; for a "what is X?" question, when it uses X (it says
+    what X was for). A question naming a part of the study (objective, design...) is answered from
+    under that part's heading when one of the `candidates` sits there."""
     own_words = own_words or question  # a follow-up's own words: its appended topic terms ask nothing
     about_the_study = asks_how_the_study_was_done(own_words)
     has_fact = fact_check(question)  # the standalone question: names the topic supplies are no answer
     about_questions = bool(QUESTIONS_QUESTION.search(own_words))
     about_authors = bool(AUTHORS_QUESTION.search(own_words))
     in_part = asked_part(own_words, candidates)
-    term = phrase_asked(own_words)
+    term = asked_term(own_words)
 
     def quotable(sentence: Sentence) -> bool:
         passage = sentence.passage
@@ -284,7 +284,7 @@ def quotable_candidates(
     candidates = [item for item in answering if item[0].passage.id in readable]
     quotable = quotable_for(question, [sentence for sentence, _ in candidates], own_words)
     allowed = [item for item in candidates if quotable(item[0])]
-    if term := phrase_asked(own_words or question):  # "What is X?": the sentences that say X, if any
+    if term := asked_term(own_words or question):  # "What is X?": the sentences that say X, if any
         allowed = _dropping(allowed, lambda text: not uses_term(term, text))
     allowed = _dropping(allowed, lambda text: promises_only(text, question))
     if not (AIM_QUESTION.search(question) or asks_how_the_study_was_done(own_words or question)):

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 
 from assistant.answering.citations import Sentence
-from assistant.answering.coverage import phrase_asked
+from assistant.answering.coverage import asked_term
 from assistant.answering.findings import (
     FINDING_HEADING,
     asks_how_the_study_was_done,
@@ -74,7 +74,7 @@ def no_setup_in_reports(
     model reads as set-up ("Partnerships with CBOs are increasingly viewed as key ...", under
     "Abstract") is quoted only when nothing else may be. Not for a question on how the study was
     done, nor "what is X?"; a blog post ending "In conclusion" is no report."""
-    if not is_open_question(question) or asks_how_the_study_was_done(question) or phrase_asked(question):
+    if not is_open_question(question) or asks_how_the_study_was_done(question) or asked_term(question):
         return quotable
     headings: dict[str, set[str]] = {}
     for passage in passages:
