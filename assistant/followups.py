@@ -66,14 +66,31 @@ STUDY_PART = re.compile(
 )
 
 
+# "that" points back after these ("Why does that matter?", "What about that?"); after a noun it
+# starts a clause about the noun ("a partnership that shares power"), which points back at nothing
+BEFORE_POINTING_THAT = frozenset(
+    "is was are were does did do can could would will should about of in on at for with from to into "
+    "why how what when where who and but or after before by like than".split()
+)
+
+
 def needs_context(question: str) -> bool:
     if CJK_LETTER.search(question):  # no spaces to count words by: only a pronoun says it leans on the topic
         return bool(CJK_REFERRING.search(question))
     text = EXPLETIVE_IT.sub(" ", question)
-    referring = [m for m in REFERRING.finditer(text) if not _own_possessive(m, text)]
+    referring = [
+        m for m in REFERRING.finditer(text) if not _own_possessive(m, text) and not _relative_that(m, text)
+    ]
     # "How many organizations took part?" names one topic word, and no study: it asks about the last one
     topic_words = content_words(question) - QUESTION_WORDS
     return bool(referring or CONTINUATION.match(question) or len(topic_words) <= 1)
+
+
+def _relative_that(match: re.Match[str], text: str) -> bool:
+    before = re.findall(r"[\w’'-]+", text[: match.start()])
+    return (
+        match.group(0).lower() == "that" and bool(before) and before[-1].lower() not in BEFORE_POINTING_THAT
+    )
 
 
 def _own_possessive(match: re.Match[str], text: str) -> bool:

@@ -35,6 +35,13 @@ def test_the_topic_carries_its_topic_words_not_its_question_words():
     assert standalone_question("Give an example.", history) == "Give an example. (study three approaches)"
 
 
+def test_a_that_starting_a_clause_points_back_at_nothing():
+    funding = [user("Is stable funding important for partnerships?"), answered()]
+    asked = "Give an example of a partnership that shares power."
+    assert standalone_question(asked, funding) == asked  # it was read with "(stable funding …)"
+    assert "funding" in standalone_question("Why does that matter?", funding)
+
+
 def test_an_abstained_turn_never_becomes_the_topic():
     rewritten = standalone_question("How many people contributed data to it?", RELATIONAL + AUSTRALIA)
     assert "relational" in rewritten and "Australia" not in rewritten and "capital" not in rewritten
