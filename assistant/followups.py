@@ -164,13 +164,8 @@ def standalone_question(question: str, history: Sequence[Message]) -> str:
     return f"{question} ({' '.join(context[:12])})" if context else question
 
 
-# Question words that say which document a topic is: "the JGIM study" is how the next turn finds it.
-DOCUMENT_WORDS = frozenset({"study", "studies", "research", "report", "paper", "authors"})
-
-
 def _key_terms(text: str) -> list[str]:
-    """Topic words of a turn in their original spelling, names and acronyms kept: not its question
-    words ("Tell me more about the second one" gives the next turn no "Tell", "more", "one")."""
+    """Content words of a turn in their original spelling, names and acronyms kept."""
     words = re.findall(r"[\w’'-]+", text)
-    keep = content_words(text) - (QUESTION_WORDS - DOCUMENT_WORDS)
+    keep = content_words(text)
     return [w for w in words if w.lower() in keep or (w.isupper() and len(w) > 1)]

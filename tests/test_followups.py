@@ -30,11 +30,6 @@ def test_only_the_last_answered_turn_enters_the_rewrite():
     assert "Reading" in rewritten and "relational" not in rewritten
 
 
-def test_the_topic_carries_its_topic_words_not_its_question_words():
-    history = [user("Tell me more about the study of three approaches."), answered()]
-    assert standalone_question("Give an example.", history) == "Give an example. (study three approaches)"
-
-
 def test_a_that_starting_a_clause_points_back_at_nothing():
     funding = [user("Is stable funding important for partnerships?"), answered()]
     asked = "Give an example of a partnership that shares power."
