@@ -85,8 +85,8 @@ def no_setup_in_reports(
         if any(FINDING_HEADING.search(h) for h in found) and any(is_setup_heading(h) for h in found)
     }
 
-    def dropped(sentence: Sentence) -> bool:
+    def dropped(sentence: Sentence) -> bool:  # the set lookups first: part_of scans the passage
         in_report = sentence.passage.source in reports
-        return in_report and not FINDING_HEADING.search(part_of(sentence)) and reads_as_setup(sentence)
+        return in_report and reads_as_setup(sentence) and not FINDING_HEADING.search(part_of(sentence))
 
     return [item for item in quotable if not dropped(item[0])] or quotable
