@@ -299,6 +299,28 @@ def test_a_what_is_question_is_answered_from_the_documents_using_its_term():
     ]
 
 
+def test_a_what_is_question_is_answered_by_a_sentence_saying_what_the_term_is():
+    """ "What is relational organizing?": the sentence defining it, though likelier ones only use it;
+    with no defining sentence, the ones using it ("What is the role of …?" asks no definition)."""
+    passage = Passage(
+        "p",
+        "Further piloting of clinic-based relational organizing is recommended. Relational organizing "
+        "improved trust between partners. Relational organizing, a practice of building one-to-one "
+        "relationships, was new to the clinics.",
+        "p.md",
+        "Relational organizing",
+    )
+    sentences = passage_sentences(passage)
+    scored = [(s, 0.9 - 0.2 * i) for i, s in enumerate(sentences)]
+
+    def quoted(question: str, items=scored) -> list[str]:
+        return [s.text for s, _ in quotable_candidates(question, items, [passage])]
+
+    assert quoted("What is relational organizing?") == [sentences[2].text]
+    assert quoted("What is relational organizing?", scored[:2]) == [s.text for s in sentences[:2]]
+    assert quoted("What is the role of relational organizing?")[0] == sentences[0].text
+
+
 def test_a_what_is_question_is_asked_of_the_passages_using_its_term_however_far(corpus_assistant):
     """No corpus passage is within the 0.25 cosine floor of "What is ripple effect mapping?", but the
     relational organizing study uses the phrase: it says what the mapping was for."""

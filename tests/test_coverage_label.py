@@ -155,3 +155,36 @@ def test_the_terminal_answer_shows_coverage_each_quoted_sentence_and_clean_neare
         assert snippet.startswith("      ") and "\n" not in snippet and len(snippet) <= 210
         title_and_location = reference_line.rsplit(", ", 1)
         assert not snippet.strip().startswith(title_and_location[-1] + " ")  # the heading is not repeated
+
+
+def test_a_question_asking_what_a_term_means_is_partly_covered_when_no_cited_passage_defines_it():
+    from assistant.answering.coverage import defines, meaning_asked
+
+    uses = Passage("u", "Relational organizing was perceived to contribute to positive outcomes.", "s", "t")
+    says = Passage("d", "Relational organizing is a practice that builds on existing ties.", "s", "t")
+    question = "What is relational organizing?"
+    assert coverage_of(question, [uses]) == ("partial", ["a definition of “relational organizing”"])
+    assert coverage_of(question, [uses, says]) == ("answered", [])
+    # its role is asked, not its meaning: a sentence on what it does answers that
+    assert meaning_asked("What role do community health workers play?") is None
+    assert meaning_asked('What does "one-way referral" mean?') == "one-way referral"
+    # the wording around the term says what it is, plural-blind, an acronym in brackets aside
+    assert defines("backbone organization", "Backbone organizations are the staff that coordinate the work.")
+    assert defines("one-way referral", "This pattern, known as a one-way referral, needs no contract.")
+    assert defines("community health worker", "Community health workers (CHWs) are a workforce of peers.")
+    assert defines("relational organizing", "We used relational organizing, an approach that mobilizes ties.")
+    assert not defines("backbone organization", "Stable funding for a backbone organization is critical.")
+    assert not defines("power sharing", "Power sharing is important.")
+    assert not defines("relational organizing", "Further piloting of relational organizing is recommended.")
+
+
+def test_the_corpus_answers_what_relational_organizing_is_and_says_it_never_defines_it(corpus_assistant):
+    """The relational organizing study uses the term throughout and defines it nowhere: the answer
+    quotes what it says and the label tells the reader no passage says what it is."""
+    answer = corpus_assistant.ask("What is relational organizing?")
+    assert not answer.abstained, answer.notes
+    assert "relational organizing" in answer.text.lower()
+    assert answer.coverage == "partial"
+    assert "a definition of “relational organizing”" in answer.uncovered
+    _, label, _ = rendering.coverage(answer)
+    assert label == "Partly covered: nothing on a definition of “relational organizing”"

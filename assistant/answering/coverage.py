@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from assistant.answering.citations import stems
 from assistant.answering.names import by_document, context_of, spelled_out
-from assistant.text import CJK_LETTER, QUESTION_WORDS, content_words, singular, singular_words
+from assistant.text import CJK_LETTER, QUESTION_WORDS, content_words, sentence_spans, singular, singular_words
 from assistant.types import Coverage, Passage
 
 # "take place" says when or where something happened, not what it is about
@@ -79,6 +79,33 @@ def asked_term(question: str) -> str | None:
     """The term a "what is X?" question asks about, or None for any other question."""
     match = DEFINITION_QUESTION.match(TERM_QUOTES.sub("", question))
     return next(group for group in match.groups() if group) if match else None
+
+
+def meaning_asked(question: str) -> str | None:
+    """The term whose meaning the question asks ("What is X?", "What does X mean?"), not its role."""
+    match = DEFINITION_QUESTION.match(TERM_QUOTES.sub("", question))
+    return (match.group(1) or match.group(2)) if match else None
+
+
+# How a sentence says what a term is: "X is a …", "X refers to …", "X, a practice that …", "known as X"
+DEFINING_AFTER = (
+    r"\s+(?:(?:is|are)\s+(?:an?|the|one|any|when|where|how|what|about|defined|described|understood|"
+    r"known)\b|(?:was|were)\s+(?:defined|described|conceptuali[sz]ed)\s+as\b|refers?\s+to\b|"
+    r"(?:means?|denotes?|describes?|involves?|entails?|encompass(?:es)?|comprises?|consists?\s+of)\b)"
+    r"|\s*[,:—–]\s*(?:an?|the|which|i\.e\.|that is)\b"
+)
+DEFINING_BEFORE = r"\b(?:known as|called|termed|defined as|definition of)\s+(?:an?\s+|the\s+)?[“\"‘']?"
+
+
+def defines(term: str, text: str) -> bool:
+    """The sentence says what the term is, by its wording around the term (plural-blind, an acronym
+    in brackets after it aside): "Relational organizing was perceived to …" uses it, defines nothing."""
+    words = [singular(w) for w in re.findall(r"[\w’'-]+", term)]
+    spelled = r"[\s-]+".join(
+        f"{re.escape(w[:-1])}(?:y|ies)" if w.endswith("y") else f"{re.escape(w)}(?:e?s)?" for w in words
+    )
+    phrase = rf"\b{spelled}\b(?:\s*\([^)]{{1,15}}\))?[”\"’']?"
+    return bool(re.search(rf"{phrase}(?:{DEFINING_AFTER})|{DEFINING_BEFORE}{phrase}", text, re.I))
 
 
 # An acronym in brackets inside a name: "the Getting Further Faster (GFF) Initiative"
@@ -161,8 +188,13 @@ def described_documents(question: str, passages: Iterable[Passage]) -> set[str]:
 
 def coverage_of(question: str, cited: Iterable[Passage]) -> tuple[Coverage, list[str]]:
     """An answer's coverage label: partial when a key term is in none of the passages it cites, nor
-    in their documents' bibliographic facts ("the JGIM study": JGIM is the journal)."""
+    in their documents' bibliographic facts ("the JGIM study": JGIM is the journal), or when the
+    question asks what a term means and no cited passage says (the answer only says what it is for)."""
+    cited = list(cited)
     missing = readable_terms(question, terms_missing_from(question, context_of(cited)))
+    term = meaning_asked(question)
+    if term and not any(defines(term, s) for p in cited for s, _ in sentence_spans(p.text)):
+        missing.append(f"a definition of “{term}”")
     return ("partial" if missing else "answered"), missing
 
 

@@ -16,8 +16,10 @@ from collections.abc import Callable, Iterable
 from assistant.answering.citations import Sentence
 from assistant.answering.coverage import (
     asked_term,
+    defines,
     described_documents,
     key_terms,
+    meaning_asked,
     term_documents,
     terms_missing_from,
     uses_term,
@@ -296,6 +298,10 @@ def quotable_candidates(
     allowed = _dropping(allowed, lambda text: bool(CJK_LETTER.search(text)) != asked_in_cjk)
     if not MEMBERS_QUESTION.search(question):
         allowed = _dropping(allowed, lists_members)
+    # "What is X?": a sentence saying what X is, when one does ("X, a practice that …")
+    term = meaning_asked(own_words or question)
+    if term and (defining := [item for item in allowed if defines(term, item[0].text)]):
+        return defining
     for asks, of_the_kind in ASKED_KINDS:
         if allowed and asks.search(question):
             listed = [item for item in allowed if of_the_kind(item[0].text)]
