@@ -1081,6 +1081,26 @@ def test_the_likeliest_sentence_leads_the_answer_unless_it_leans_on_the_one_befo
     )  # a list keeps its order
 
 
+def test_a_count_is_quoted_only_with_another_counted_sentence_of_its_list():
+    """ "Second, contracts need leaders." alone points at a list the reader does not see: the answer
+    quotes "Contracts need leaders." (verbatim from "contracts", the span following it); with "First,"
+    quoted too, both keep their counts."""
+    from assistant.answering.composing import compose
+
+    leaning = Passage("q", "First, referrals need little. Second, contracts need leaders.", "c", "C")
+    first, second = passage_sentences(leaning)
+    text, citations = compose([(second, 0.9)], [leaning])
+    assert text == "Contracts need leaders. [1]"
+    (cited,) = citations
+    assert cited.sentence == "contracts need leaders."
+    assert leaning.text[cited.span[0] : cited.span[1]] == cited.sentence
+    text, _ = compose([(second, 0.9), (first, 0.7)], [leaning])
+    assert text == "First, referrals need little. [1] Second, contracts need leaders. [1]"
+    # a count that is no list's ("Second-hand smoke …", "First-year students") stays
+    hand = Passage("h", "Second-hand smoke harms children.", "d", "D")
+    assert compose([(passage_sentences(hand)[0], 0.9)], [hand])[0] == "Second-hand smoke harms children. [1]"
+
+
 def test_a_quoted_title_is_asked_of_its_document_and_abstains_without_it(corpus_assistant):
     asked = "What did the “Because There’s Experts That Do That” study find?"
     answer = corpus_assistant.ask(asked)
