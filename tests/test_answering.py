@@ -1099,6 +1099,47 @@ def test_a_count_is_quoted_only_with_another_counted_sentence_of_its_list():
     # a count that is no list's ("Second-hand smoke …", "First-year students") stays
     hand = Passage("h", "Second-hand smoke harms children.", "d", "D")
     assert compose([(passage_sentences(hand)[0], 0.9)], [hand])[0] == "Second-hand smoke harms children. [1]"
+    # a sentence quoted whole keeps its own first letter ("p53 alteration …")
+    gene = Passage("g", "p53 alteration is no useful predictor.", "e", "E")
+    assert compose([(passage_sentences(gene)[0], 0.9)], [gene])[0] == "p53 alteration is no useful predictor. [1]"
+
+
+def test_no_answer_starts_with_a_connective_when_a_sentence_leaning_on_none_is_quoted():
+    """The likeliest sentence, "Despite these frustrations, …", cannot lead; in passage order it would
+    still start the answer, so the likeliest sentence leaning on nothing does. A pronoun may start it."""
+    from assistant.answering.composing import compose
+
+    passage = Passage(
+        "p",
+        "Despite these frustrations, interviewees supported the work. Policy changes can sustain support.",
+        "m",
+        "M",
+    )
+    despite, policy = passage_sentences(passage)
+    text, _ = compose([(despite, 0.9), (policy, 0.7)], [passage])
+    assert text.startswith("Policy changes can sustain support.")
+    study = Passage("s", "This was a qualitative study. A total of 19 people took part.", "r", "R")
+    this, total = passage_sentences(study)
+    assert compose([(this, 0.9), (total, 0.7)], [study])[0].startswith("This was a qualitative study.")
+
+
+def test_a_count_in_brackets_after_its_noun_answers_how_many():
+    """ "How many health care organizations relied on CBOs?": "Most health care organizations (26 out
+    of 29) relied …" gives that count as much as "29 diverse health care organizations" does."""
+    from assistant.answering.facts import gives_what_is_asked
+
+    question = "How many health care organizations relied on CBOs?"
+    assert gives_what_is_asked(question, "Most health care organizations (26 out of 29) relied on CBOs.")
+    assert gives_what_is_asked("How many patients were enrolled?", "Patients (n = 150) were enrolled.")
+    enrolled = "How many patients were enrolled?"
+    assert not gives_what_is_asked(enrolled, "Patients (2019 cohort) were enrolled.")
+    assert not gives_what_is_asked(question, "Most health care organizations (the larger ones) relied.")
+
+
+def test_the_corpus_answers_how_many_organizations_relied_on_cbos_with_that_count(corpus_assistant):
+    answer = corpus_assistant.ask("How many health care organizations relied on CBOs?")
+    assert not answer.abstained, answer.notes
+    assert answer.text.startswith("Most health care organizations (26 out of 29) relied on CBOs")
 
 
 def test_a_quoted_title_is_asked_of_its_document_and_abstains_without_it(corpus_assistant):

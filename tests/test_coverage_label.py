@@ -168,6 +168,7 @@ def test_a_question_asking_what_a_term_means_is_partly_covered_when_no_cited_pas
     # its role is asked, not its meaning: a sentence on what it does answers that
     assert meaning_asked("What role do community health workers play?") is None
     assert meaning_asked('What does "one-way referral" mean?') == "one-way referral"
+    assert meaning_asked("What is the NC SHIP Community Council?") is None  # a name: what it does
     # the wording around the term says what it is, plural-blind, an acronym in brackets aside
     assert defines("backbone organization", "Backbone organizations are the staff that coordinate the work.")
     assert defines("one-way referral", "This pattern, known as a one-way referral, needs no contract.")

@@ -8,13 +8,18 @@ from assistant.answering.study_parts import without_part_label
 from assistant.answering.turn import ScoredSentence
 from assistant.types import Citation, Passage
 
-# A sentence that leans on the one before it ("Second, …", "However, …", "These findings …"), or an
-# item of a list ("- In what ways …", "(2) …"), which keeps its place in the list
+# A sentence that needs the one before it: it starts with a connective ("Despite these frustrations,
+# …", "However, …", "Second, …"); no answer starts with one
+CONNECTIVE = (
+    r"second|third|fourth|fifth|next|then|finally|lastly|also|however|but|yet|moreover|furthermore|"
+    r"in addition|additionally|similarly|likewise|thus|therefore|hence|instead|despite"
+)
+NEEDS_THE_LAST = re.compile(rf"^\W*(?:{CONNECTIVE})\b", re.I)
+# A sentence that leans on the one before it: those, one starting with a pronoun ("These findings …",
+# though "This was a qualitative study …" may start an answer), or an item of a list ("- In what
+# ways …", "(2) …"), which keeps its place in the list
 LEANS_ON_THE_LAST = re.compile(
-    r"^\s*(?:[-–•*]|\(?\d+[.)])\s"
-    r"|^\W*(?:second|third|fourth|fifth|next|then|finally|lastly|also|however|but|yet|moreover|"
-    r"furthermore|in addition|additionally|similarly|likewise|thus|therefore|hence|instead|this|these|"
-    r"those|that|such|it|its|they|their|he|she|despite)\b",
+    rf"^\s*(?:[-–•*]|\(?\d+[.)])\s|^\W*(?:{CONNECTIVE}|this|these|those|that|such|it|its|they|their|he|she)\b",
     re.I,
 )
 # "Second, when health care organizations contracted …": the count of a list the answer may not show
@@ -23,19 +28,23 @@ LEAD_ORDINAL = re.compile(r"^(?:first|second|third|fourth|fifth|finally|lastly),
 
 def compose(chosen: list[ScoredSentence], passages: list[Passage]) -> tuple[str, list[Citation]]:
     """The likeliest sentence (`chosen` comes best first) leads, unless it leans on a sentence before
-    it; the others follow in their passages' rank, then in their order there, to read well."""
+    it; the others follow in their passages' rank, then in their order there, to read well. An answer
+    that would start with a connective starts with the likeliest sentence leaning on none."""
     quoted = _as_quoted(chosen)
     order = {p.id: rank for rank, p in enumerate(passages)}
     ordered = sorted(chosen, key=lambda item: (order[item[0].passage.id], item[0].span[0]))
-    best = chosen[0][0] if chosen else None
-    if best is not None and not LEANS_ON_THE_LAST.match(quoted[id(best)][0]):
-        ordered.sort(key=lambda item: item[0] is not best)  # stable: the rest keep their order
+    leans = {id(s): bool(LEANS_ON_THE_LAST.match(quoted[id(s)][0])) for s, _ in chosen}
+    lead = chosen[0][0] if chosen and not leans[id(chosen[0][0])] else None
+    if lead is None and ordered and NEEDS_THE_LAST.match(quoted[id(ordered[0][0])][0]):
+        lead = next((s for s, _ in chosen if not leans[id(s)]), None)
+    ordered.sort(key=lambda item: item[0] is not lead)  # stable: the rest keep their order
     numbers: dict[str, int] = {}
     parts, citations = [], []
     for sentence, _ in ordered:
         number = numbers.setdefault(sentence.passage.id, len(numbers) + 1)
         text, span = quoted[id(sentence)]
-        parts.append(f"{text[:1].upper()}{text[1:]} [{number}]")
+        cut = span[0] > sentence.span[0]  # quoted from a word inside it: the answer capitalizes that
+        parts.append(f"{text[:1].upper() if cut else text[:1]}{text[1:]} [{number}]")
         citations.append(Citation(number, sentence.passage, text, span))
     return " ".join(parts), citations
 
@@ -43,7 +52,7 @@ def compose(chosen: list[ScoredSentence], passages: list[Passage]) -> tuple[str,
 def _as_quoted(chosen: list[ScoredSentence]) -> dict[int, tuple[str, tuple[int, int]]]:
     """Each sentence as the answer quotes it, and its span: without a run-in part label, and without
     a leading "Second," unless the answer quotes another counted sentence of its passage (alone, the
-    count points at a list the reader does not see). The answer capitalizes what is left."""
+    count points at a list the reader does not see)."""
     labelled = {id(s): without_part_label(s) for s, _ in chosen}
     counted = [s.passage.id for s, _ in chosen if LEAD_ORDINAL.match(labelled[id(s)][0])]
     quoted = {}

@@ -82,9 +82,11 @@ def asked_term(question: str) -> str | None:
 
 
 def meaning_asked(question: str) -> str | None:
-    """The term whose meaning the question asks ("What is X?", "What does X mean?"), not its role."""
+    """The term whose meaning the question asks ("What is X?", "What does X mean?"), not its role,
+    nor a name ("What is the NC SHIP Community Council?" is answered by what it does)."""
     match = DEFINITION_QUESTION.match(TERM_QUOTES.sub("", question))
-    return (match.group(1) or match.group(2)) if match else None
+    term = (match.group(1) or match.group(2)) if match else None
+    return term if term and term.islower() else None
 
 
 # How a sentence says what a term is: "X is a …", "X refers to …", "X, a practice that …", "known as X"
