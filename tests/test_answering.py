@@ -1100,8 +1100,8 @@ def test_a_count_is_quoted_only_with_another_counted_sentence_of_its_list():
     hand = Passage("h", "Second-hand smoke harms children.", "d", "D")
     assert compose([(passage_sentences(hand)[0], 0.9)], [hand])[0] == "Second-hand smoke harms children. [1]"
     # a sentence quoted whole keeps its own first letter ("p53 alteration …")
-    gene = Passage("g", "p53 alteration is no useful predictor.", "e", "E")
-    assert compose([(passage_sentences(gene)[0], 0.9)], [gene])[0] == "p53 alteration is no useful predictor. [1]"
+    gene = Passage("g", "p53 alteration predicts nothing.", "e", "E")
+    assert compose([(passage_sentences(gene)[0], 0.9)], [gene])[0] == "p53 alteration predicts nothing. [1]"
 
 
 def test_no_answer_starts_with_a_connective_when_a_sentence_leaning_on_none_is_quoted():
