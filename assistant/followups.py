@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from typing import TypedDict
 
-from assistant.text import CJK_LETTER, QUESTION_WORDS, content_words
+from assistant.text import CJK_LETTER, QUESTION_WORDS, content_words, singular, singular_words
 
 
 class Message(TypedDict, total=False):
@@ -152,7 +152,10 @@ def topic_history(history: Sequence[Message]) -> list[Message]:
 
 
 def standalone_question(question: str, history: Sequence[Message]) -> str:
-    """The question with the current topic's key terms appended when it leans on it, else itself."""
+    """The question with the current topic's key terms appended when it leans on it, else itself; or
+    with the item of an earlier answer's list it points at ("the second one")."""
+    if item := referenced_item(question, history):  # its own words, not the list's topic: not the list again
+        return f"{question} ({item})"
     topic = current_topic(history)
     if not topic or not needs_context(question) or names_own_topic(question):
         return question
@@ -169,3 +172,39 @@ def _key_terms(text: str) -> list[str]:
     words = re.findall(r"[\w’'-]+", text)
     keep = content_words(text)
     return [w for w in words if w.lower() in keep or (w.isupper() and len(w) > 1)]
+
+
+# "Tell me more about the second one", "What does the last approach involve?": an item of a list the
+# last answer gave, numbered ("(1) engage early; (2) establish shared purpose …") or a series after
+# a colon or semicolon ("three key approaches; they center mutual benefits …, develop a joint
+# mission and shared goals, and foster power sharing")
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
+ORDINAL_REFERENCE = re.compile(rf"\bthe ({'|'.join(ORDINALS)}|last)\b(?:\s+([\w’'-]+))?", re.I)
+NUMBERED_ITEM = re.compile(r"\(\d\)\s*([^;()]+?)\s*(?=;|\(\d\)|\.(?:\s|$)|$)")
+SERIES = re.compile(r"[:;]\s*([^.:;]+,[^.:;]+,\s*and\s+[^.:;]+)")
+
+
+def referenced_item(question: str, history: Sequence[Message]) -> str | None:
+    """The item of the latest answered list that "the second one" points at, if one was given."""
+    ordinal = ORDINAL_REFERENCE.search(question)
+    answers = [m.get("content", "") for m in history if m.get("role") == "assistant" and not _abstained(m)]
+    answer = next((text for text in reversed(answers) if listed_items(text)), None)
+    if not ordinal or answer is None:
+        return None
+    # "the second one", "the last approach" of "three approaches"; not "the first year"
+    said = ordinal.group(2)
+    if said and said.lower() != "one" and singular(said) not in singular_words(answer):
+        return None
+    items = listed_items(answer)
+    index = -1 if ordinal.group(1).lower() == "last" else ORDINALS.index(ordinal.group(1).lower())
+    return items[index] if items and index < len(items) else None
+
+
+def listed_items(text: str) -> list[str]:
+    """The items of the first list in an answer's text, citation marks removed."""
+    text = re.sub(r"\s*\[\d+\]", "", text)
+    numbered = [re.sub(r"^and\s+", "", item) for item in NUMBERED_ITEM.findall(text)]
+    if len(numbered) >= 2:
+        return numbered
+    series = SERIES.search(text)
+    return [item.strip() for item in re.split(r",\s*(?:and\s+)?", series.group(1))] if series else []

@@ -187,3 +187,50 @@ def test_a_follow_up_stays_with_the_study_its_topic_named_by_its_organization(co
     assert {c.source for c in answer.citations} == {
         "corpus/health-social-sector-collaboration-motivations.md"
     }
+
+
+APPROACHES = (
+    "Successful multisector community partnerships use three key approaches; they center mutual benefits "
+    "to promote engagement and trust, develop a joint mission and shared goals, and foster power sharing. [1]"
+)
+RECOMMENDATIONS = (
+    "Administrators highlighted 4 recommendations for collaborating with CBOs: (1) engage early; (2) "
+    "establish shared purpose for the collaboration; (3) determine who is best suited to lead activities; "
+    "and (4) avoid making assumptions about partner organizations. [1]"
+)
+
+
+def test_the_second_one_is_the_second_item_of_the_list_an_answer_gave():
+    from assistant.followups import listed_items
+
+    assert listed_items(APPROACHES)[1] == "develop a joint mission and shared goals"
+    assert listed_items(RECOMMENDATIONS) == [
+        "engage early",
+        "establish shared purpose for the collaboration",
+        "determine who is best suited to lead activities",
+        "avoid making assumptions about partner organizations",
+    ]
+    assert listed_items("Partnerships take time to develop and flourish. [1]") == []
+    listed = [user("What are the three approaches?"), answered(APPROACHES)]
+    assert standalone_question("Tell me more about the second one.", listed) == (
+        "Tell me more about the second one. (develop a joint mission and shared goals)"
+    )
+    # after an answer without a list, "the last one" is still the list's; its noun must be the list's
+    later = [*listed, user("Tell me more about the second one."), answered("A joint mission helps. [1]")]
+    assert standalone_question("What about the last approach?", later).endswith("(foster power sharing)")
+    first_year = standalone_question("What happened in the first year of the program?", listed)
+    assert first_year.endswith("(three approaches)")  # "the program" leans on the topic, no item
+    assert standalone_question("Why does the fifth one matter?", listed) == (
+        "Why does the fifth one matter? (three approaches)"  # no fifth: the topic's words, as before
+    )
+
+
+def test_a_follow_up_on_an_item_of_a_listed_answer_is_answered_about_that_item(corpus_assistant):
+    question = "What are the three approaches of successful multisector partnerships?"
+    first = corpus_assistant.ask(question)
+    assert "develop a joint mission and shared goals" in first.text
+    history = [user(question), answered(first.text)]
+    answer = corpus_assistant.ask("Tell me more about the second one.", history)
+    assert not answer.abstained, answer.notes
+    assert answer.coverage == "answered"  # "second" is no topic the library lacks
+    assert "joint mission" in answer.citations[0].sentence.lower()

@@ -210,7 +210,9 @@ FILLER = re.compile(
     # answered that question at scale with an unrelated sentence, so the abstention keeps it)
     r"|\b(?:usually|often|typically|generally|commonly|frequently|sometimes|mostly|mainly)\b"
     # "what challenges do they face", "after the grant ends": no topic either
-    r"|\bfac(?:e|es|ed)\b|\b(?:after|before)\b",
+    r"|\bfac(?:e|es|ed)\b|\b(?:after|before)\b"
+    # "Tell me more about the second one": an item of a list (followups.referenced_item)
+    r"|\bthe (?:first|second|third|fourth|fifth|sixth|last)\b",
     re.I,
 )
 PLAYS_A_ROLE = re.compile(r"\b(?:role|part)\b", re.I)  # "what role do they play": play is filler
