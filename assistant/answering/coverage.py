@@ -102,12 +102,23 @@ DEFINING_BEFORE = r"\b(?:known as|called|termed|defined as|definition of)\s+(?:a
 def defines(term: str, text: str) -> bool:
     """The sentence says what the term is, by its wording around the term (plural-blind, an acronym
     in brackets after it aside): "Relational organizing was perceived to …" uses it, defines nothing."""
+    phrase = _term_pattern(term)
+    return bool(re.search(rf"{phrase}(?:{DEFINING_AFTER})|{DEFINING_BEFORE}{phrase}", text, re.I))
+
+
+def is_about(term: str, text: str) -> bool:
+    """The sentence is about the term: it starts with it, maybe after one word ("Intentional power
+    sharing helps ensure …"), where "Further piloting of relational organizing …" is about piloting."""
+    return bool(re.match(rf"\W*(?:[\w’'-]+\s+)?{_term_pattern(term)}", text, re.I))
+
+
+def _term_pattern(term: str) -> str:
+    """The term as a regex, plural-blind, with an acronym in brackets after it."""
     words = [singular(w) for w in re.findall(r"[\w’'-]+", term)]
     spelled = r"[\s-]+".join(
         f"{re.escape(w[:-1])}(?:y|ies)" if w.endswith("y") else f"{re.escape(w)}(?:e?s)?" for w in words
     )
-    phrase = rf"\b{spelled}\b(?:\s*\([^)]{{1,15}}\))?[”\"’']?"
-    return bool(re.search(rf"{phrase}(?:{DEFINING_AFTER})|{DEFINING_BEFORE}{phrase}", text, re.I))
+    return rf"\b{spelled}\b(?:\s*\([^)]{{1,15}}\))?[”\"’']?"
 
 
 # An acronym in brackets inside a name: "the Getting Further Faster (GFF) Initiative"

@@ -18,6 +18,7 @@ from assistant.answering.coverage import (
     asked_term,
     defines,
     described_documents,
+    is_about,
     key_terms,
     meaning_asked,
     term_documents,
@@ -298,10 +299,14 @@ def quotable_candidates(
     allowed = _dropping(allowed, lambda text: bool(CJK_LETTER.search(text)) != asked_in_cjk)
     if not MEMBERS_QUESTION.search(question):
         allowed = _dropping(allowed, lists_members)
-    # "What is X?": a sentence saying what X is, when one does ("X, a practice that …")
-    term = meaning_asked(own_words or question)
-    if term and (defining := [item for item in allowed if defines(term, item[0].text)]):
-        return defining
+    # "What is X?": a sentence saying what X is, when one does ("X, a practice that …"); else, when
+    # not much less likely, the ones about X ("X was perceived to …"), not those only using it
+    if term := meaning_asked(own_words or question):
+        if defining := [item for item in allowed if defines(term, item[0].text)]:
+            return defining
+        about = [item for item in allowed if is_about(term, item[0].text)]
+        if about and about[0][1] >= ASKED_KIND_SHARE * allowed[0][1]:
+            return about
     for asks, of_the_kind in ASKED_KINDS:
         if allowed and asks.search(question):
             listed = [item for item in allowed if of_the_kind(item[0].text)]
