@@ -40,7 +40,7 @@ QUESTION_WORDS = frozenset(
     "best way ways role help helps helped used use using mean means kind kinds type types describe "
     "explain list compare summarize summarise outline involve involves entail entails "
     "tell know known example examples important main key effect effects impact study studies research "
-    "report paper authors find found findings work works make made get there their them they any some "
+    "report paper authors find found findings work works make makes made get there their them they any some "
     "one two also other others between among within during new like well based via per versus whether "
     "through throughout across toward towards upon onto against without "
     # light verbs, particles and fillers: "what came out of it", "how did they go about it"
@@ -48,6 +48,8 @@ QUESTION_WORDS = frozenset(
     "set see saw seen say said says look looks want wants need needs keep kept try tried get got gets "
     "out off over under again still even ever really thing things lot lots part parts able else every each "
     "matter matters mattered happen happens happened happening "
+    # "how long did the interviews last?", "the last one": how long or which, not what about
+    "last lasts lasted lasting "
     # how often or how surely, not what about: "why do hospitals usually have more clout …?"
     "usually often typically generally always sometimes commonly normally mostly frequently actually "
     "exactly basically especially particularly specifically already currently".split()

@@ -189,3 +189,12 @@ def test_the_corpus_answers_what_relational_organizing_is_and_says_it_never_defi
     assert "a definition of “relational organizing”" in answer.uncovered
     _, label, _ = rendering.coverage(answer)
     assert label == "Partly covered: nothing on a definition of “relational organizing”"
+
+
+def test_how_long_something_lasted_asks_no_topic_by_last(corpus_assistant):
+    """ "How long did the interviews … last?" had abstained: "No passage found mentions last"."""
+    assert "last" not in key_terms("How long did the interviews in the motivations study last?")
+    assert key_terms("What makes a partnership work?") == ["partnership"]  # not "Partly covered: … makes"
+    answer = corpus_assistant.ask("How long did the interviews in the motivations study last?")
+    assert not answer.abstained, answer.notes
+    assert "60-minute interviews" in answer.text
