@@ -299,14 +299,8 @@ def quotable_candidates(
     allowed = _dropping(allowed, lambda text: bool(CJK_LETTER.search(text)) != asked_in_cjk)
     if not MEMBERS_QUESTION.search(question):
         allowed = _dropping(allowed, lists_members)
-    # "What is X?": a sentence saying what X is, when one does ("X, a practice that …"); else, when
-    # not much less likely, the ones about X ("X was perceived to …"), not those only using it
-    if term := meaning_asked(own_words or question):
-        if defining := [item for item in allowed if defines(term, item[0].text)]:
-            return defining
-        about = [item for item in allowed if is_about(term, item[0].text)]
-        if about and about[0][1] >= ASKED_KIND_SHARE * allowed[0][1]:
-            return about
+    if (term := meaning_asked(own_words or question)) and (saying := _saying_what_it_is(term, allowed)):
+        return saying
     for asks, of_the_kind in ASKED_KINDS:
         if allowed and asks.search(question):
             listed = [item for item in allowed if of_the_kind(item[0].text)]
@@ -317,6 +311,15 @@ def quotable_candidates(
     # "how many people …?": a sentence counting people, when one does, not one with other numbers
     pointed = [item for item in with_fact if gives_what_is_asked(question, item[0].text)]
     return pointed or with_fact or allowed
+
+
+def _saying_what_it_is(term: str, allowed: list[ScoredSentence]) -> list[ScoredSentence]:
+    """For "What is X?": the sentences saying what X is ("X, a practice that …"); else, when not much
+    less likely than the best, the ones about X ("X was perceived to …"), not those only using it."""
+    if defining := [item for item in allowed if defines(term, item[0].text)]:
+        return defining
+    about = [item for item in allowed if is_about(term, item[0].text)]
+    return about if about and about[0][1] >= ASKED_KIND_SHARE * allowed[0][1] else []
 
 
 def on_the_best_documents_topic(
