@@ -1085,29 +1085,6 @@ def test_the_likeliest_sentence_leads_the_answer_unless_it_leans_on_the_one_befo
     )  # a list keeps its order
 
 
-def test_a_count_is_quoted_only_with_another_counted_sentence_of_its_list():
-    """ "Second, contracts need leaders." alone points at a list the reader does not see: the answer
-    quotes "Contracts need leaders." (verbatim from "contracts", the span following it); with "First,"
-    quoted too, both keep their counts."""
-    from assistant.answering.composing import compose
-
-    leaning = Passage("q", "First, referrals need little. Second, contracts need leaders.", "c", "C")
-    first, second = passage_sentences(leaning)
-    text, citations = compose([(second, 0.9)], [leaning])
-    assert text == "Contracts need leaders. [1]"
-    (cited,) = citations
-    assert cited.sentence == "contracts need leaders."
-    assert leaning.text[cited.span[0] : cited.span[1]] == cited.sentence
-    text, _ = compose([(second, 0.9), (first, 0.7)], [leaning])
-    assert text == "First, referrals need little. [1] Second, contracts need leaders. [1]"
-    # a count that is no list's ("Second-hand smoke …", "First-year students") stays
-    hand = Passage("h", "Second-hand smoke harms children.", "d", "D")
-    assert compose([(passage_sentences(hand)[0], 0.9)], [hand])[0] == "Second-hand smoke harms children. [1]"
-    # a sentence quoted whole keeps its own first letter ("p53 alteration …")
-    gene = Passage("g", "p53 alteration predicts nothing.", "e", "E")
-    assert compose([(passage_sentences(gene)[0], 0.9)], [gene])[0] == "p53 alteration predicts nothing. [1]"
-
-
 def test_no_answer_starts_with_a_connective_when_a_sentence_leaning_on_none_is_quoted():
     """The likeliest sentence, "Despite these frustrations, …", cannot lead; in passage order it would
     still start the answer, so the likeliest sentence leaning on nothing does. A pronoun may start it."""

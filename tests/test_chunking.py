@@ -8,7 +8,7 @@ import re
 from itertools import islice
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from transformers import AutoTokenizer
 
@@ -192,7 +192,9 @@ WORDS = "The study Partners met Dr etc al Fig No vs U.S. e.g. 5 3.5 (i) 2) (CBO)
 WORDS += " 2019 n=5 I II Sept Jan St cells' don't p<0.05 Ph.D a.m. ... 1,000 www.cbo.org Figs ie (p=0.2) OK"
 
 
-@settings(max_examples=400, deadline=None)
+# Most random blocks take pysbd's path, not the fast one (`assume` drops them: about 2,400 for the 400
+# kept), which Hypothesis's health check failed one CI run on ("50 inputs were filtered out")
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(
     st.lists(
         st.tuples(

@@ -22,15 +22,13 @@ LEANS_ON_THE_LAST = re.compile(
     rf"^\s*(?:[-–•*]|\(?\d+[.)])\s|^\W*(?:{CONNECTIVE}|this|these|those|that|such|it|its|they|their|he|she)\b",
     re.I,
 )
-# "Second, when health care organizations contracted …": the count of a list the answer may not show
-LEAD_ORDINAL = re.compile(r"^(?:first|second|third|fourth|fifth|finally|lastly),\s+(?=\w)", re.I)
 
 
 def compose(chosen: list[ScoredSentence], passages: list[Passage]) -> tuple[str, list[Citation]]:
     """The likeliest sentence (`chosen` comes best first) leads, unless it leans on a sentence before
     it; the others follow in their passages' rank, then in their order there, to read well. An answer
     that would start with a connective starts with the likeliest sentence leaning on none."""
-    quoted = _as_quoted(chosen)
+    quoted = {id(s): without_part_label(s) for s, _ in chosen}
     order = {p.id: rank for rank, p in enumerate(passages)}
     ordered = sorted(chosen, key=lambda item: (order[item[0].passage.id], item[0].span[0]))
     leans = {id(s): bool(LEANS_ON_THE_LAST.match(quoted[id(s)][0])) for s, _ in chosen}
@@ -43,22 +41,6 @@ def compose(chosen: list[ScoredSentence], passages: list[Passage]) -> tuple[str,
     for sentence, _ in ordered:
         number = numbers.setdefault(sentence.passage.id, len(numbers) + 1)
         text, span = quoted[id(sentence)]
-        cut = span[0] > sentence.span[0]  # quoted from a word inside it: the answer capitalizes that
-        parts.append(f"{text[:1].upper() if cut else text[:1]}{text[1:]} [{number}]")
+        parts.append(f"{text} [{number}]")
         citations.append(Citation(number, sentence.passage, text, span))
     return " ".join(parts), citations
-
-
-def _as_quoted(chosen: list[ScoredSentence]) -> dict[int, tuple[str, tuple[int, int]]]:
-    """Each sentence as the answer quotes it, and its span: without a run-in part label, and without
-    a leading "Second," unless the answer quotes another counted sentence of its passage (alone, the
-    count points at a list the reader does not see)."""
-    labelled = {id(s): without_part_label(s) for s, _ in chosen}
-    counted = [s.passage.id for s, _ in chosen if LEAD_ORDINAL.match(labelled[id(s)][0])]
-    quoted = {}
-    for sentence, _ in chosen:
-        text, span = labelled[id(sentence)]
-        if (lead := LEAD_ORDINAL.match(text)) and counted.count(sentence.passage.id) < 2:
-            text, span = text[lead.end() :], (span[0] + lead.end(), span[1])
-        quoted[id(sentence)] = (text, span)
-    return quoted
