@@ -39,6 +39,7 @@ QUESTION_WORDS = frozenset(
     "what which when where who whom whose why how many much does did do can could should would will "
     "best way ways role help helps helped used use using mean means kind kinds type types describe "
     "explain list compare summarize summarise outline involve involves entail entails "
+    "difference differences differ differs "  # "what is the difference between X and Y?" asks about X and Y
     "tell know known example examples important main key effect effects impact study studies research "
     "report paper authors find found findings work works make makes made get there their them they any some "
     "one two also other others between among within during new like well based via per versus whether "

@@ -195,6 +195,8 @@ def test_how_long_something_lasted_asks_no_topic_by_last(corpus_assistant):
     """ "How long did the interviews … last?" had abstained: "No passage found mentions last"."""
     assert "last" not in key_terms("How long did the interviews in the motivations study last?")
     assert key_terms("What makes a partnership work?") == ["partnership"]  # not "Partly covered: … makes"
+    compared = "What is the difference between a one-way referral and a contract?"
+    assert key_terms(compared) == ["referral", "contract"]  # what is compared, not "difference"
     answer = corpus_assistant.ask("How long did the interviews in the motivations study last?")
     assert not answer.abstained, answer.notes
     assert "60-minute interviews" in answer.text
