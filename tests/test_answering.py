@@ -1102,6 +1102,10 @@ def test_no_answer_starts_with_a_connective_when_a_sentence_leaning_on_none_is_q
     study = Passage("s", "This was a qualitative study. A total of 19 people took part.", "r", "R")
     this, total = passage_sentences(study)
     assert compose([(this, 0.9), (total, 0.7)], [study])[0].startswith("This was a qualitative study.")
+    # "Despite X" with its own X says all it needs: the likeliest sentence, it leads
+    own = Passage("o", "Only 25% felt it improved. Despite assistance, poor people use less care.", "v", "V")
+    only, despite_own = passage_sentences(own)
+    assert compose([(despite_own, 0.9), (only, 0.7)], [own])[0].startswith("Despite assistance, poor people")
 
 
 def test_a_count_in_brackets_after_its_noun_answers_how_many():

@@ -12,7 +12,10 @@ from assistant.types import Citation, Passage
 # …", "However, …", "Second, …"); no answer starts with one
 CONNECTIVE = (
     r"second|third|fourth|fifth|next|then|finally|lastly|also|however|but|yet|moreover|furthermore|"
-    r"in addition|additionally|similarly|likewise|thus|therefore|hence|instead|despite"
+    r"additionally|similarly|likewise|thus|therefore|hence|instead|"
+    # "Despite these frustrations", "In addition,": not "Despite government assistance, low-income
+    # individuals use vision care less", "In addition to X, Y", which say all they need
+    r"despite\s+(?:this|these|that|those|such|it|its|their|them)|in addition(?!\s+to)"
 )
 NEEDS_THE_LAST = re.compile(rf"^\W*(?:{CONNECTIVE})\b", re.I)
 # A sentence that leans on the one before it: those, one starting with a pronoun ("These findings …",
