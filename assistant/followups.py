@@ -174,9 +174,9 @@ def _key_terms(text: str) -> list[str]:
     return [w for w in words if w.lower() in keep or (w.isupper() and len(w) > 1)]
 
 
-# "Tell me more about the second one", "What does the last approach involve?": an item of a list the
-# last answer gave, numbered ("(1) engage early; (2) establish shared purpose …") or a series after
-# a colon or semicolon ("three key approaches; they center mutual benefits …, develop a joint
+# "Tell me more about the second one", "What does the last approach involve?": an item of the latest
+# list an answer gave, numbered ("(1) engage early; (2) establish shared purpose …") or a series
+# after a colon or semicolon ("three key approaches; they center mutual benefits …, develop a joint
 # mission and shared goals, and foster power sharing")
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
 ORDINAL_REFERENCE = re.compile(rf"\bthe ({'|'.join(ORDINALS)}|last)\b(?:\s+([\w’'-]+))?", re.I)
@@ -187,17 +187,18 @@ SERIES = re.compile(r"[:;]\s*([^.:;]+,[^.:;]+,\s*and\s+[^.:;]+)")
 def referenced_item(question: str, history: Sequence[Message]) -> str | None:
     """The item of the latest answered list that "the second one" points at, if one was given."""
     ordinal = ORDINAL_REFERENCE.search(question)
-    answers = [m.get("content", "") for m in history if m.get("role") == "assistant" and not _abstained(m)]
-    answer = next((text for text in reversed(answers) if listed_items(text)), None)
-    if not ordinal or answer is None:
+    if not ordinal:
         return None
+    answers = [m.get("content", "") for m in history if m.get("role") == "assistant" and not _abstained(m)]
+    answer, items = next(
+        ((text, found) for text in reversed(answers) if (found := listed_items(text))), ("", [])
+    )
     # "the second one", "the last approach" of "three approaches"; not "the first year"
     said = ordinal.group(2)
-    if said and said.lower() != "one" and singular(said) not in singular_words(answer):
+    if not items or (said and said.lower() != "one" and singular(said) not in singular_words(answer)):
         return None
-    items = listed_items(answer)
     index = -1 if ordinal.group(1).lower() == "last" else ORDINALS.index(ordinal.group(1).lower())
-    return items[index] if items and index < len(items) else None
+    return items[index] if index < len(items) else None
 
 
 def listed_items(text: str) -> list[str]:
