@@ -1168,3 +1168,24 @@ def test_a_studys_aim_answers_only_a_question_about_its_aim():
     assert found == [finding, story]  # "… goals to life is to …" is no study's aim
     asked = [s for s, _ in quotable_candidates("What did the study set out to learn?", scored, [passage])]
     assert asked[0] == aim
+
+
+def test_what_a_study_found_is_not_what_it_did(corpus_assistant):
+    """ "What did the motivations study find?" had led with "Interviews explored motivations,
+    benefits and challenges …" (an abstract without part headings: the finding model reads it as a
+    finding); what the study did is quoted for it only when nothing else may be."""
+    from assistant.answering.study_parts import STUDY_METHOD, no_method_for_findings
+
+    assert STUDY_METHOD.search("Interviews explored motivations, benefits and challenges.")
+    assert STUDY_METHOD.search("We conducted semi-structured, 60-minute interviews with 34 leaders.")
+    assert not STUDY_METHOD.search("Partnerships were primarily motivated by mission-driven organizations.")
+    passage = Passage("p", "Interviews explored motives. Partners were moved by missions.", "s", "S")
+    did, found = passage_sentences(passage)
+    scored = [(did, 0.9), (found, 0.5)]
+    assert no_method_for_findings("What did the study find?", scored) == [(found, 0.5)]
+    assert no_method_for_findings("What did the interviews explore?", scored) == scored  # asked what it did
+    assert no_method_for_findings("What did the study find?", scored[:1]) == scored[:1]  # nothing else
+    answer = corpus_assistant.ask("What did the motivations study find?")
+    assert not answer.abstained, answer.notes
+    assert "Interviews explored" not in answer.text
+    assert "mission-driven organizations" in answer.text

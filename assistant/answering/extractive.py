@@ -41,7 +41,7 @@ from assistant.answering.quoting import (
     on_the_best_documents_topic,
     quotable_candidates,
 )
-from assistant.answering.study_parts import SentenceCheck, no_setup_after_the_first, no_setup_in_reports
+from assistant.answering.study_parts import SentenceCheck, keep_setup_out
 from assistant.answering.turn import ScoredSentence, Turn
 from assistant.retrieval import SHORT_DOCUMENT_CHUNKS  # an abstract: where position says finding or set-up
 from assistant.sentences import ChunkSentences, encode_passages
@@ -291,10 +291,7 @@ class ExtractiveAnswerer:
         # a term only a left-out document has is in no document here, as if that document were missing
         rarity = self.rarity(terms, turn.filters.exclude_documents) if self.rarity and terms else {}
         quotable = on_the_best_documents_topic(question, quotable, turn.passages, rarity)
-        # set-up sentences: a yes/no answer quotes none after its first, an open one none of a report's
-        reads_as_setup = candidates.reads_as_setup()
-        quotable = no_setup_after_the_first(question, quotable, reads_as_setup)
-        quotable = no_setup_in_reports(question, quotable, turn.passages, reads_as_setup)
+        quotable = keep_setup_out(question, quotable, turn.passages, candidates.reads_as_setup())
         turn.chosen = choose_sentences(
             quotable,
             max_sentences=self.max_sentences,

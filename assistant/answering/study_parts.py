@@ -16,6 +16,7 @@ from assistant.answering.citations import Sentence
 from assistant.answering.coverage import asked_term
 from assistant.answering.findings import (
     FINDING_HEADING,
+    FINDINGS_ASKED,
     asks_how_the_study_was_done,
     is_open_question,
     is_setup_heading,
@@ -90,3 +91,33 @@ def no_setup_in_reports(
         return in_report and reads_as_setup(sentence) and not FINDING_HEADING.search(part_of(sentence))
 
     return [item for item in quotable if not dropped(item[0])] or quotable
+
+
+# A sentence saying what a study did, not what it found: "Interviews explored motivations, benefits
+# and challenges …", "We conducted semi-structured interviews …" (in an abstract without headings
+# the finding model may read it as a finding)
+STUDY_METHOD = re.compile(
+    r"^\W*(?:(?:the|our|these)\s+)?(?:(?:semi-structured\s+)?interviews?|surveys?|focus\s+groups?|"
+    r"questionnaires?|we|this\s+(?:study|paper|research|review|analysis)|the\s+(?:study|authors))\s+"
+    r"(?:explored|examined|investigated|assessed|asked|covered|addressed|focused|conducted|"
+    r"interviewed|surveyed|recruited|enrolled|collected|analy[sz]ed|reviewed|included)\b",
+    re.I,
+)
+
+
+def no_method_for_findings(question: str, quotable: list[ScoredSentence]) -> list[ScoredSentence]:
+    """ "What did the motivations study find?" is not answered by what the study did ("Interviews
+    explored motivations …"), unless nothing else may be quoted."""
+    if not FINDINGS_ASKED.search(question):
+        return quotable
+    return [item for item in quotable if not STUDY_METHOD.search(item[0].text)] or quotable
+
+
+def keep_setup_out(
+    question: str, quotable: list[ScoredSentence], passages: list[Passage], reads_as_setup: SentenceCheck
+) -> list[ScoredSentence]:
+    """The set-up rules in turn: a yes/no answer quotes none after its first sentence, an open one
+    none of a report's, and "what did it find?" nothing saying what the study did."""
+    quotable = no_setup_after_the_first(question, quotable, reads_as_setup)
+    quotable = no_setup_in_reports(question, quotable, passages, reads_as_setup)
+    return no_method_for_findings(question, quotable)
