@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from assistant.answering.coverage import coverage_of, key_terms, uncovered_terms
 from assistant.settings import PROJECT_ROOT
@@ -201,27 +200,3 @@ def test_how_long_something_lasted_asks_no_topic_by_last(corpus_assistant):
     answer = corpus_assistant.ask("How long did the interviews in the motivations study last?")
     assert not answer.abstained, answer.notes
     assert "60-minute interviews" in answer.text
-
-
-def test_a_document_described_by_a_form_of_its_title_word_is_that_document(corpus_assistant):
-    """ "The health and social sector collaboration study" is the one titled "… organizations
-    collaborating on …" (its retrieved passage never says "collaboration"); "the relational
-    organizing study" is still no paper on relationships and organizations."""
-    from assistant.answering.coverage import undescribed
-
-    motivations = Passage(
-        "m",
-        "Social sector organizations voiced frustrations.",
-        "m.md",
-        "Motivations of health and social sector organizations collaborating on adversity",
-    )
-    assert undescribed("What did the health and social sector collaboration study find?", [motivations]) == []
-    other = Passage(
-        "o", "Relationships between organizations matter.", "o.md", "Relationships and organizations"
-    )
-    assert undescribed("What did the relational organizing study find?", [other]) == ["relational"]
-    answer = corpus_assistant.ask("What did the health and social sector collaboration study find?")
-    assert not answer.abstained, answer.notes  # it had: "not from a document on collaboration"
-    assert {Path(c.source).name for c in answer.citations} == {
-        "health-social-sector-collaboration-motivations.md"
-    }

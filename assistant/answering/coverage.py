@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-import snowballstemmer
-
 from assistant.answering.citations import stems
 from assistant.answering.names import by_document, context_of, spelled_out
 from assistant.text import CJK_LETTER, QUESTION_WORDS, content_words, sentence_spans, singular, singular_words
@@ -173,10 +171,6 @@ def term_documents(question: str, passages: Iterable[Passage]) -> set[str]:
     return {p.source for p in passages if uses_term(term, f"{p.title} {p.text}")} if term else set()
 
 
-# Snowball's English stemmer: a word's forms, "collaborating" and "collaboration" (both "collabor"),
-# where "relational" and "relationships" stay apart ("relat", "relationship"); the crude `stems`
-# cannot tell those pairs apart
-STEMMER = snowballstemmer.stemmer("english")
 # "the relational organizing study", "the study of health and social sector collaborations": a
 # document named by what it is about (no "the" inside: "the hospitals in the study" names nothing)
 DESCRIBED_DOCUMENT = re.compile(
@@ -189,16 +183,12 @@ DESCRIBED_DOCUMENT = re.compile(
 def undescribed(question: str, passages: Iterable[Passage]) -> list[str]:
     """The words a question describes its document by that the passages (with their documents'
     facts) lack, plural-blind but otherwise whole: "relational organizing" is not in a paper on
-    relationships and organizations. The document's title may say a word in another form: "the
-    health and social sector collaboration study" is "… organizations collaborating on …"."""
+    relationships and organizations."""
     match = DESCRIBED_DOCUMENT.search(question)
     if not match:
         return []
-    passages = list(passages)
     words = set(singular_words(context_of(passages)))
-    titled = set(STEMMER.stemWords(re.findall(r"\w+", " ".join(p.title.lower() for p in passages))))
-    described = key_terms(f"{match.group(1)} {match.group(2) or ''}")
-    return [t for t in described if singular(t) not in words and STEMMER.stemWord(t.lower()) not in titled]
+    return [t for t in key_terms(f"{match.group(1)} {match.group(2) or ''}") if singular(t) not in words]
 
 
 def described_documents(question: str, passages: Iterable[Passage]) -> set[str]:
