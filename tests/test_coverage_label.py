@@ -200,3 +200,29 @@ def test_how_long_something_lasted_asks_no_topic_by_last(corpus_assistant):
     answer = corpus_assistant.ask("How long did the interviews in the motivations study last?")
     assert not answer.abstained, answer.notes
     assert "60-minute interviews" in answer.text
+
+
+def test_a_document_described_by_its_file_name_is_that_document(corpus_assistant):
+    """ "The health and social sector collaboration study": its retrieved passage never says
+    "collaboration" and its title says "collaborating", but its file name says it; "the relational
+    organizing study" is still no paper on relationships and organizations."""
+    from pathlib import Path
+
+    from assistant.answering.coverage import undescribed
+
+    motivations = Passage(
+        "m",
+        "Social sector organizations voiced frustrations.",
+        "corpus/sector-collaboration.md",
+        "Motivations",
+    )
+    assert undescribed("What did the sector collaboration study find?", [motivations]) == []
+    other = Passage("o", "Relationships between organizations matter.", "o/relationships.md", "Relationships")
+    assert undescribed("What did the relational organizing study find?", [other]) == [
+        "relational",
+        "organizing",
+    ]
+    answer = corpus_assistant.ask("What did the health and social sector collaboration study find?")
+    assert not answer.abstained, answer.notes  # it had: "not from a document on collaboration"
+    cited = {Path(c.source).name for c in answer.citations}
+    assert cited == {"health-social-sector-collaboration-motivations.md"}

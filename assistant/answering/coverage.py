@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from pathlib import PurePath
 
 from assistant.answering.citations import stems
 from assistant.answering.names import by_document, context_of, spelled_out
@@ -182,12 +183,16 @@ DESCRIBED_DOCUMENT = re.compile(
 
 def undescribed(question: str, passages: Iterable[Passage]) -> list[str]:
     """The words a question describes its document by that the passages (with their documents'
-    facts) lack, plural-blind but otherwise whole: "relational organizing" is not in a paper on
-    relationships and organizations."""
+    facts and file names) lack, plural-blind but otherwise whole: "relational organizing" is not in
+    a paper on relationships and organizations."""
     match = DESCRIBED_DOCUMENT.search(question)
     if not match:
         return []
-    words = set(singular_words(context_of(passages)))
+    passages = list(passages)
+    # the file's name describes it too: "health-social-sector-collaboration-motivations.md" is "the
+    # health and social sector collaboration study" (its title says "collaborating")
+    names = " ".join(re.sub(r"[\W_]+", " ", PurePath(p.source).stem) for p in passages)
+    words = set(singular_words(f"{context_of(passages)} {names}"))
     return [t for t in key_terms(f"{match.group(1)} {match.group(2) or ''}") if singular(t) not in words]
 
 
