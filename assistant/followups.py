@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from typing import TypedDict
 
-from assistant.text import CJK_LETTER, QUESTION_WORDS, content_words, singular, singular_words
+from assistant.text import CJK_LETTER, ORDINALS, QUESTION_WORDS, content_words, singular, singular_words
 
 
 class Message(TypedDict, total=False):
@@ -178,7 +178,6 @@ def _key_terms(text: str) -> list[str]:
 # list an answer gave, numbered ("(1) engage early; (2) establish shared purpose …") or a series
 # after a colon or semicolon ("three key approaches; they center mutual benefits …, develop a joint
 # mission and shared goals, and foster power sharing")
-ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
 ORDINAL_REFERENCE = re.compile(rf"\bthe ({'|'.join(ORDINALS)}|last)\b(?:\s+([\w’'-]+))?", re.I)
 NUMBERED_ITEM = re.compile(r"\(\d\)\s*([^;()]+?)\s*(?=;|\(\d\)|\.(?:\s|$)|$)")
 SERIES = re.compile(r"[:;]\s*([^.:;]+,[^.:;]+,\s*and\s+[^.:;]+)")

@@ -34,6 +34,9 @@ def written_in_cjk(text: str) -> bool:
     return bool(letters) and sum(1 for c in letters if CJK_LETTER.match(c)) > 0.3 * len(letters)
 
 
+# "the second one" points at an item of a list (followups.referenced_item)
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
+
 # Words any question may use that say nothing about its topic.
 QUESTION_WORDS = frozenset(
     "what which when where who whom whose why how many much does did do can could should would will "

@@ -14,7 +14,15 @@ from pathlib import PurePath
 
 from assistant.answering.citations import stems
 from assistant.answering.names import by_document, context_of, spelled_out
-from assistant.text import CJK_LETTER, QUESTION_WORDS, content_words, sentence_spans, singular, singular_words
+from assistant.text import (
+    CJK_LETTER,
+    ORDINALS,
+    QUESTION_WORDS,
+    content_words,
+    sentence_spans,
+    singular,
+    singular_words,
+)
 from assistant.types import Coverage, Passage
 
 # "take place" says when or where something happened, not what it is about
@@ -76,16 +84,20 @@ DEFINITION_QUESTION = re.compile(
 TERM_QUOTES = re.compile(r"[\"“”]|(?<!\w)[‘']|[’'](?!\w)(?<=\w[’'])(?=\s*(?:mean\b|\?|$))")
 
 
+def _definition_match(question: str) -> re.Match[str] | None:
+    return DEFINITION_QUESTION.match(TERM_QUOTES.sub("", question))
+
+
 def asked_term(question: str) -> str | None:
     """The term a "what is X?" question asks about, or None for any other question."""
-    match = DEFINITION_QUESTION.match(TERM_QUOTES.sub("", question))
+    match = _definition_match(question)
     return next(group for group in match.groups() if group) if match else None
 
 
 def meaning_asked(question: str) -> str | None:
     """The term whose meaning the question asks ("What is X?", "What does X mean?"), not its role,
     nor a name ("What is the NC SHIP Community Council?" is answered by what it does)."""
-    match = DEFINITION_QUESTION.match(TERM_QUOTES.sub("", question))
+    match = _definition_match(question)
     term = (match.group(1) or match.group(2)) if match else None
     return term if term and term.islower() else None
 
@@ -228,7 +240,7 @@ FILLER = re.compile(
     # "what challenges do they face", "after the grant ends": no topic either
     r"|\bfac(?:e|es|ed)\b|\b(?:after|before)\b"
     # "Tell me more about the second one": an item of a list (followups.referenced_item)
-    r"|\bthe (?:first|second|third|fourth|fifth|sixth|last)\b",
+    rf"|\bthe (?:{'|'.join(ORDINALS)})\b",
     re.I,
 )
 PLAYS_A_ROLE = re.compile(r"\b(?:role|part)\b", re.I)  # "what role do they play": play is filler

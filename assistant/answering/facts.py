@@ -241,16 +241,15 @@ def _has_count(question: str, sentence: str) -> bool:
         # on its own ("no one right way", "one of them"): it counts nothing named
         return any(m.group(0).lower() != "one" for m in new_numbers)
     # "how many workgroups" needs a number counting workgroups
-    return _counts(noun, sentence, lambda w: bool(NUMBER.fullmatch(w)) and w not in asked)
+    return _counts(noun, sentence, words, lambda w: bool(NUMBER.fullmatch(w)) and w not in asked)
 
 
-def _counts(noun: str, sentence: str, is_number: Callable[[str], bool]) -> bool:
-    """The sentence counts the noun: a number within a few words before it (`_number_before`), or in
-    brackets right after it ("Most health care organizations (26 out of 29) relied on CBOs")."""
+def _counts(noun: str, sentence: str, words: list[str], is_number: Callable[[str], bool]) -> bool:
+    """The sentence (`words`: its singular words) counts the noun: a number within a few words before
+    it (`_number_before`), or in brackets right after it ("Most health care organizations (26 out of
+    29) relied on CBOs")."""
     bracketed = re.search(rf"\b{re.escape(noun)}\w*\s*\(\s*(?:n\s*=\s*)?([\w,.]+)", sentence, re.I)
-    return _number_before(noun, singular_words(sentence), is_number) or bool(
-        bracketed and is_number(bracketed.group(1).lower())
-    )
+    return _number_before(noun, words, is_number) or bool(bracketed and is_number(bracketed.group(1).lower()))
 
 
 def _number_before(noun: str, words: list[str], is_number: Callable[[str], bool]) -> bool:
@@ -278,7 +277,10 @@ def gives_what_is_asked(question: str, sentence: str) -> bool:
         return False
     asked = {m.group(0).lower() for m in NUMBER.finditer(question)}
     return _counts(
-        noun, sentence, lambda w: bool(NUMBER.fullmatch(w)) and w not in asked and not YEAR.fullmatch(w)
+        noun,
+        sentence,
+        singular_words(sentence),
+        lambda w: bool(NUMBER.fullmatch(w)) and w not in asked and not YEAR.fullmatch(w),
     )
 
 

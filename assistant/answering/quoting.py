@@ -33,7 +33,7 @@ from assistant.answering.findings import (
 )
 from assistant.answering.names import by_document, context_of, naming_documents
 from assistant.answering.study_parts import SentenceCheck, part_of
-from assistant.answering.turn import ScoredSentence
+from assistant.answering.turn import ScoredSentence, dropping
 from assistant.text import CJK_LETTER
 from assistant.types import Passage
 
@@ -243,11 +243,6 @@ def quotable_for(
     return quotable
 
 
-def _dropping(items: list[ScoredSentence], drop: Callable[[str], bool]) -> list[ScoredSentence]:
-    """The items whose sentence `drop` rejects left out, unless that leaves nothing to quote."""
-    return [item for item in items if not drop(item[0].text)] or items
-
-
 def _reading(best: list[Passage], passages: list[Passage]) -> set[str]:
     """The ids of the first PASSAGES_READ passages found among `best`, with the chunks read along
     with their documents (those do not take a found passage's place)."""
@@ -288,17 +283,17 @@ def quotable_candidates(
     quotable = quotable_for(question, [sentence for sentence, _ in candidates], own_words)
     allowed = [item for item in candidates if quotable(item[0])]
     if term := asked_term(own_words or question):  # "What is X?": the sentences that say X, if any
-        allowed = _dropping(allowed, lambda text: not uses_term(term, text))
-    allowed = _dropping(allowed, lambda text: promises_only(text, question))
+        allowed = dropping(allowed, lambda text: not uses_term(term, text))
+    allowed = dropping(allowed, lambda text: promises_only(text, question))
     if not (AIM_QUESTION.search(question) or asks_how_the_study_was_done(own_words or question)):
         # "We sought to learn about the motivations …" answers only what a study set out to do
-        allowed = _dropping(allowed, lambda text: bool(STUDY_AIM.search(text)))
+        allowed = dropping(allowed, lambda text: bool(STUDY_AIM.search(text)))
     # a document read in two languages (an abstract and its Chinese translation) answers in the
     # question's own: "How many interviews …?" was answered in Chinese, its number counted there
     asked_in_cjk = bool(CJK_LETTER.search(own_words or question))
-    allowed = _dropping(allowed, lambda text: bool(CJK_LETTER.search(text)) != asked_in_cjk)
+    allowed = dropping(allowed, lambda text: bool(CJK_LETTER.search(text)) != asked_in_cjk)
     if not MEMBERS_QUESTION.search(question):
-        allowed = _dropping(allowed, lists_members)
+        allowed = dropping(allowed, lists_members)
     if (term := meaning_asked(own_words or question)) and (saying := _saying_what_it_is(term, allowed)):
         return saying
     for asks, of_the_kind in ASKED_KINDS:

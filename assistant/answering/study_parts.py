@@ -21,7 +21,7 @@ from assistant.answering.findings import (
     is_open_question,
     is_setup_heading,
 )
-from assistant.answering.turn import ScoredSentence
+from assistant.answering.turn import ScoredSentence, dropping
 from assistant.retrieval import SHORT_DOCUMENT_CHUNKS
 from assistant.types import Passage
 
@@ -110,7 +110,7 @@ def no_method_for_findings(question: str, quotable: list[ScoredSentence]) -> lis
     explored motivations …"), unless nothing else may be quoted."""
     if not FINDINGS_ASKED.search(question):
         return quotable
-    return [item for item in quotable if not STUDY_METHOD.search(item[0].text)] or quotable
+    return dropping(quotable, lambda text: bool(STUDY_METHOD.search(text)))
 
 
 def keep_setup_out(

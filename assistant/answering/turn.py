@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,6 +12,11 @@ from assistant.followups import Message
 from assistant.types import NO_FILTERS, Filters, Passage
 
 ScoredSentence = tuple[Sentence, float]
+
+
+def dropping(items: list[ScoredSentence], drop: Callable[[str], bool]) -> list[ScoredSentence]:
+    """The items whose sentence's text `drop` rejects left out, unless that leaves nothing to quote."""
+    return [item for item in items if not drop(item[0].text)] or items
 
 
 @dataclass
