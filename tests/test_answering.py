@@ -764,6 +764,12 @@ def test_a_what_is_question_needs_its_term_as_one_phrase():
     assert undefined_term("What is health equity?", [named]) == "health equity"
     used = Passage("h", "Partnerships advance health equity.", "s", "t")
     assert undefined_term("What is health equity?", [named, used]) is None
+    # … unless the name ends on it: the NC SHIP Community Council is a community council
+    council = Passage(
+        "c", "The NC SHIP Community Council shares power. The Council Workgroup Plan is due.", "s", "t"
+    )
+    assert undefined_term("What is the role of a community council?", [council]) is None
+    assert undefined_term("What is a council workgroup?", [council]) == "council workgroup"
     assert readable_terms(role, ["workers", "play"]) == ["workers"]  # "play" a role is no topic
     assert readable_terms("When were the interviews done?", ["interviews", "done"]) == ["interviews"]
     asked = "What questions was the research trying to answer?"

@@ -140,18 +140,29 @@ BRACKETED_ACRONYM = re.compile(r"\s*\([A-Z][A-Za-z]{1,9}s?\)")
 
 def uses_term(term: str, text: str) -> bool:
     """The text has the term as one phrase, plural-blind, an acronym in brackets inside it aside. A
-    term of several words asked in lower case is not used inside a name: "health equity" is not in
-    "the City of Reading's Department of Health Equity"."""
+    term of several words asked in lower case is not used inside a name ("health equity" is not in
+    "the City of Reading's Department of Health Equity") unless the name ends on it: "the NC SHIP
+    Community Council" is a community council."""
+    cleaned = BRACKETED_ACRONYM.sub("", text)
     wanted = [singular(w) for w in re.findall(r"[\w’'-]+", term)]
-    written = re.findall(r"[\w’'-]+", BRACKETED_ACRONYM.sub("", text))
-    words, n = [singular(w) for w in written], len(wanted)
+    written = list(re.finditer(r"[\w’'-]+", cleaned))
+    words, n = [singular(w.group(0)) for w in written], len(wanted)
     names_excluded = term.islower() and n > 1
     for i in range(len(words) - n + 1):
         if words[i : i + n] != wanted:
             continue
-        if not (names_excluded and all(w[0].isupper() for w in written[i : i + n])):
+        in_name = all(w.group(0)[0].isupper() for w in written[i : i + n])
+        if not (names_excluded and in_name) or _ends_a_name(cleaned, written[i], written[i + n - 1]):
             return True
     return False
+
+
+def _ends_a_name(text: str, first: re.Match[str], last: re.Match[str]) -> bool:
+    """Capitalized words are the head of their name: not after "of", "for" or "on" inside it (the
+    Department of Health Equity), nor followed by another capitalized word of it."""
+    before = text[: first.start()].split()[-1:]
+    after = re.match(r"[ \t]+[A-Z]", text[last.end() :])
+    return not after and not (before and before[0] in {"of", "for", "on", "and", "&"})
 
 
 # A phrase of two words or more the question quotes: a title ("What did the “Because There’s
