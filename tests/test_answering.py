@@ -1195,3 +1195,25 @@ def test_what_a_study_found_is_not_what_it_did(corpus_assistant):
     assert not answer.abstained, answer.notes
     assert "Interviews explored" not in answer.text
     assert "mission-driven organizations" in answer.text
+
+
+def test_a_question_browsing_a_topic_is_answered_by_the_sentences_using_it(corpus_assistant):
+    assert asked_term("Is there anything about housing?") == "housing"
+    assert asked_term("What do the sources say about money in partnerships?") == "money"  # before "in"
+    assert asked_term("Do we have anything on data sharing?") == "data sharing"
+    assert asked_term("Is there anything on how to fund a backbone organization?") is None  # a question
+    # the words asking to browse are no topic the library should cover
+    assert key_terms("What do the documents say about power dynamics?") == ["power", "dynamics"]
+    # the bundled library mentions housing once, in a list of social needs: far from the question as
+    # a whole (below the closeness floor), yet what it says about housing
+    answer = corpus_assistant.ask("Is there anything about housing?")
+    assert not answer.abstained
+    assert all("housing" in c.sentence for c in answer.citations)
+    # every document using the topic is read, not only the best few passages
+    answer = corpus_assistant.ask(
+        "What do the documents say about power dynamics in cross-sector partnerships?"
+    )
+    assert {"relational-organizing-covid19.md", "multisector-partnership-strategies.md"} <= {
+        c.passage.source.rsplit("/", 1)[-1] for c in answer.citations
+    }
+    assert corpus_assistant.ask("Is there anything about sourdough bread?").abstained

@@ -31,7 +31,8 @@ TAKE_PLACE = re.compile(r"\b(?:take|takes|took|taken|taking)\s+place\b", re.I)
 
 def key_terms(question: str) -> list[str]:
     """The question's topic words: its content words that are not generic question words."""
-    question = TAKE_PLACE.sub(" ", question)
+    # nor the words asking to browse: "What do the sources say about …", "Is there anything on …"
+    question = BROWSE_QUESTION.sub(" ", TAKE_PLACE.sub(" ", question))
     # "Baltimore's" is the name Baltimore
     spelled = [re.sub(r"[’']s$", "", w) for w in re.findall(r"[\w’'-]+", question)]
     words = [w for w in spelled if w.lower() in content_words(question)]
@@ -88,10 +89,35 @@ def _definition_match(question: str) -> re.Match[str] | None:
     return DEFINITION_QUESTION.match(TERM_QUOTES.sub("", question))
 
 
+# "Is there anything about housing?", "What do the sources say about money in partnerships?": the
+# question browses a topic, and what the library says is in the sentences using the topic's words
+BROWSE_QUESTION = re.compile(
+    r"^\s*(?:(?:is there|are there|do (?:we|you) have|does the library have|have (?:we|you) got)\s+)?"
+    r"(?:anything|something|much|any (?:information|material|passages?|documents?|papers?|studies))\s+"
+    r"(?:in (?:the|our) (?:library|sources|documents|literature)\s+)?(?:about|on|regarding|concerning)\s+"
+    r"|^\s*what (?:do|does) (?:the |our )?(?:library|sources?|documents?|papers?|studies|literature|research)"
+    r" (?:say|tell us|have)\s+(?:about|on)\s+",
+    re.I,
+)
+# the topic is named before its first preposition: "money" in "money in partnerships"
+TOPIC_END = re.compile(r"\s+(?:in|of|for|between|among|within|across|with|during|at|to|from)\s+", re.I)
+
+
+def browsed_topic(question: str) -> str | None:
+    """The topic (up to three words) a question browses the library for, or None."""
+    match = BROWSE_QUESTION.match(question)
+    if not match:
+        return None
+    topic = TOPIC_END.split(question[match.end() :].strip(" ?.!"), maxsplit=1)[0]
+    words = re.sub(r"^(?:the|an?|our)\s+", "", topic, flags=re.I).split()
+    # "anything on how to fund it?" asks a question, not for a topic
+    return " ".join(words) if 0 < len(words) <= 3 and words[0].lower() not in QUESTION_WORDS else None
+
+
 def asked_term(question: str) -> str | None:
-    """The term a "what is X?" question asks about, or None for any other question."""
+    """The term a "what is X?" question asks about, or the topic one browses, else None."""
     match = _definition_match(question)
-    return next(group for group in match.groups() if group) if match else None
+    return next(group for group in match.groups() if group) if match else browsed_topic(question)
 
 
 def meaning_asked(question: str) -> str | None:

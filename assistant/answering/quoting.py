@@ -21,6 +21,7 @@ from assistant.answering.coverage import (
     is_about,
     key_terms,
     meaning_asked,
+    phrase_asked,
     term_documents,
     terms_missing_from,
     uses_term,
@@ -278,7 +279,11 @@ def quotable_candidates(
         asked = own_words or question
         finders = (naming_documents, described_documents, term_documents)
         if named := next((found for find in finders if (found := find(asked, passages))), set()):
-            readable = _reading([p for p in passages if p.source in named], passages)
+            best = [p for p in passages if p.source in named]
+            # the passages using the term asked about, whose sentences are what is quoted of them
+            term = phrase_asked(asked)
+            using = [p for p in best if term and uses_term(term, f"{p.title} {p.text}")]
+            readable = _reading(using or best, passages)
     candidates = [item for item in answering if item[0].passage.id in readable]
     quotable = quotable_for(question, [sentence for sentence, _ in candidates], own_words)
     allowed = [item for item in candidates if quotable(item[0])]
