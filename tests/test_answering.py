@@ -543,6 +543,9 @@ def test_a_list_of_members_answers_who_takes_part_not_how():
     assert quoted("How can a health department build trust?")[0].startswith("Partners build trust")
     assert "Risk factors included age, sex, smoking, and body mass index." in quoted("What raises the risk?")
     assert quoted("Who are the partners in CCP?")[0].startswith("CCP includes")
+    # asked who they are, the list alone answers; "partners with" is the verb, no such question
+    assert len(quoted("Which organizations make up CCP?")) == 1
+    assert not quoted("What goes wrong when a hospital partners with a CBO?")[0].startswith("CCP includes")
     assert quoted("Does the program include any insurers?")[0].startswith("CCP includes")
 
 

@@ -97,6 +97,13 @@ KINDS_QUESTION = re.compile(
 ENUMERATION = re.compile(r"(?:[^,;.]+,){2,}[^,;.]*\b(?:and|or)\b|\branged? from\b[^.]+\bto\b", re.I)
 EXAMPLE_QUESTION = re.compile(r"\b(?:an?|some|any|other|more)\s+examples?\b|\bexamples? of\b", re.I)
 EXAMPLE = re.compile(r"\b(?:for example|for instance|examples?|e\.g\.)", re.I)
+# "Who are the partners in CCP?", "Which organizations make up the council?": who takes part
+PARTNERS_QUESTION = re.compile(
+    r"\bwho (?:are|were|is|was) (?:the |its |their )?(?:partners|members|participants)\b"
+    r"|\bwho (?:is|was|are|were) (?:in|part of|involved in|a member of)\b|\bwho (?:makes|made) up\b"
+    r"|\b(?:which|what) (?:organi[sz]ations|partners|members|agencies|groups) (?:are|were|make up|belong)\b",
+    re.I,
+)
 ASKED_KINDS: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
     (WHICH_QUESTIONS, lambda text: text.rstrip().endswith("?")),
     (AIM_QUESTION, lambda text: bool(AIM_SENTENCE.search(text))),
@@ -106,6 +113,8 @@ ASKED_KINDS: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
     # "Give an example of a partnership that shares power": a sentence giving one ("For example, …")
     # or naming one ("The NC SHIP Community Council shares power by …")
     (EXAMPLE_QUESTION, lambda text: bool(EXAMPLE.search(text) or named_words(text))),
+    # ... by the sentence listing them ("CCP includes Reading Hospital, …"), not one using "partners"
+    (PARTNERS_QUESTION, lambda text: lists_members(text)),
 ]
 ASKED_KIND_SHARE = 0.2
 # A sentence that only says what its document tells ("In this blog post, we'll share ...", "This
@@ -139,7 +148,10 @@ MEMBER_LIST = re.compile(
 )
 NAMED_MEMBER = re.compile(r"\b[A-Z][\w’'-]+(?:\s+(?:of\s+)?[A-Z][\w’'-]+)+")
 MEMBERS_QUESTION = re.compile(
-    r"\b(?:who|whom|which|partners?|members?|includ\w*|involved|participat\w*|made up|consist\w*)\b", re.I
+    # (not the verb: "when a hospital partners with a CBO" asks nothing of who they are)
+    r"\b(?:who|whom|which|partners?(?! with\b)|members?|includ\w*|involved|participat\w*|made up"
+    r"|consist\w*)\b",
+    re.I,
 )
 
 
