@@ -1117,6 +1117,27 @@ def test_no_answer_starts_with_a_connective_when_a_sentence_leaning_on_none_is_q
     assert compose([(despite_own, 0.9), (only, 0.7)], [own])[0].startswith("Despite assistance, poor people")
 
 
+def test_a_best_sentence_referring_back_is_quoted_with_the_one_it_refers_to(corpus_assistant):
+    """ "Despite these frustrations, …" says nothing of what the frustrations were: the sentence
+    before it does, and is quoted with it when it may be quoted at all."""
+    from assistant.answering.composing import with_what_it_refers_to
+
+    passage = Passage(
+        "p",
+        "Partners voiced frustrations with late payments. Despite these frustrations, they stayed. "
+        "Policy changes can sustain support.",
+        "m",
+        "M",
+    )
+    voiced, despite, policy = passage_sentences(passage)
+    quotable = [(despite, 0.9), (policy, 0.5), (voiced, 0.2)]
+    assert [s for s, _ in with_what_it_refers_to(quotable[:2], quotable)] == [despite, voiced, policy]
+    assert with_what_it_refers_to(quotable[:2], quotable[:2]) == quotable[:2]  # not quotable: left out
+    assert with_what_it_refers_to([(policy, 0.9)], quotable) == [(policy, 0.9)]  # it refers to none
+    answer = corpus_assistant.ask("Why do CBOs feel frustrated with health systems?")
+    assert "voiced frustrations regarding the outsized expectations" in answer.text
+
+
 def test_a_count_in_brackets_after_its_noun_answers_how_many():
     """ "How many health care organizations relied on CBOs?": "Most health care organizations (26 out
     of 29) relied …" gives that count as much as "29 diverse health care organizations" does."""

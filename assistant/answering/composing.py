@@ -47,3 +47,29 @@ def compose(chosen: list[ScoredSentence], passages: list[Passage]) -> tuple[str,
         parts.append(f"{text} [{number}]")
         citations.append(Citation(number, sentence.passage, text, span))
     return " ".join(parts), citations
+
+
+# A sentence referring back to the one before it ("Despite these frustrations, …", "These barriers …")
+REFERS_BACK = re.compile(
+    r"^\W*(?:(?:despite|because of|given|for|in|with|of)\s+)?(?:this|these|those|such)\b", re.I
+)
+
+
+def with_what_it_refers_to(
+    chosen: list[ScoredSentence], quotable: list[ScoredSentence]
+) -> list[ScoredSentence]:
+    """The best sentence, when it refers back ("Despite these frustrations, both sectors supported
+    …"), is quoted with the sentence before it, if quotable: that one says what "these" are."""
+    if not chosen or not REFERS_BACK.match(chosen[0][0].text):
+        return chosen
+    lead = chosen[0][0]
+    before = [
+        item for item in quotable if item[0].passage.id == lead.passage.id and item[0].span[1] <= lead.span[0]
+    ]
+    previous = max(before, key=lambda item: item[0].span[1], default=None)
+    # (the one just before it, not an earlier one: a heading or a fragment between breaks the link)
+    if previous is None or lead.passage.text[previous[0].span[1] : lead.span[0]].strip():
+        return chosen
+    if any(previous[0] is sentence for sentence, _ in chosen):
+        return chosen
+    return [chosen[0], previous, *chosen[1:]]

@@ -15,7 +15,7 @@ import numpy as np
 
 from assistant.answering.abstention import Rarity, abstention_features, answerable, question_kind
 from assistant.answering.citations import Sentence, passage_sentences
-from assistant.answering.composing import compose
+from assistant.answering.composing import compose, with_what_it_refers_to
 from assistant.answering.coverage import (
     coverage_of,
     key_terms,
@@ -299,6 +299,7 @@ class ExtractiveAnswerer:
             keep_share=self.keep_share,
             adds=names_something_new(question),
         )
+        turn.chosen = with_what_it_refers_to(turn.chosen, quotable)
         # The fact asked for must be in the answer's lead, not somewhere in a longer answer.
         lead = [s for s, _ in turn.chosen[:FACT_SENTENCES]]
         turn.fact_gap = missing_fact(question, lead, context_of(s.passage for s in lead)) if lead else None
