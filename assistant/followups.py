@@ -15,7 +15,15 @@ import re
 from collections.abc import Sequence
 from typing import TypedDict
 
-from assistant.text import CJK_LETTER, ORDINALS, QUESTION_WORDS, content_words, singular, singular_words
+from assistant.text import (
+    BROWSE_QUESTION,
+    CJK_LETTER,
+    ORDINALS,
+    QUESTION_WORDS,
+    content_words,
+    singular,
+    singular_words,
+)
 
 
 class Message(TypedDict, total=False):
@@ -119,7 +127,11 @@ def names_own_topic(question: str) -> bool:
     named = any(match.group(0) not in NOT_NAMES for match in NAME.finditer(question))
     defined = DEFINED_FIRST.search(question)
     defines = bool(defined and content_words(defined.group("term")))
-    return named or defines or bool(DESCRIBED.search(question))
+    # "Is there anything about housing?" asks about housing, whatever was asked before
+    browsed = BROWSE_QUESTION.match(question)
+    rest = question[browsed.end() :] if browsed else ""
+    browses = bool(content_words(rest) - QUESTION_WORDS) and not REFERRING.search(rest)
+    return named or defines or browses or bool(DESCRIBED.search(question))
 
 
 def current_topic(history: Sequence[Message]) -> str | None:
@@ -168,9 +180,11 @@ def standalone_question(question: str, history: Sequence[Message]) -> str:
 
 
 def _key_terms(text: str) -> list[str]:
-    """Content words of a turn in their original spelling, names and acronyms kept."""
+    """Content words of a turn in their original spelling, names and acronyms kept; not the words
+    pointing at a list's item: "Tell me more about the third one. (foster power sharing)" is about
+    power sharing. (Other question words stay: "study" in "How many took part? (… study)" helps.)"""
     words = re.findall(r"[\w’'-]+", text)
-    keep = content_words(text)
+    keep = content_words(text) - POINTING_WORDS
     return [w for w in words if w.lower() in keep or (w.isupper() and len(w) > 1)]
 
 
@@ -178,6 +192,7 @@ def _key_terms(text: str) -> list[str]:
 # list an answer gave, numbered ("(1) engage early; (2) establish shared purpose …") or a series
 # after a colon or semicolon ("three key approaches; they center mutual benefits …, develop a joint
 # mission and shared goals, and foster power sharing")
+POINTING_WORDS = frozenset({*ORDINALS, "last", "one", "tell"})
 ORDINAL_REFERENCE = re.compile(rf"\bthe ({'|'.join(ORDINALS)}|last)\b(?:\s+([\w’'-]+))?", re.I)
 NUMBERED_ITEM = re.compile(r"\(\d\)\s*([^;()]+?)\s*(?=;|\(\d\)|\.(?:\s|$)|$)")
 SERIES = re.compile(r"[:;]\s*([^.:;]+,[^.:;]+,\s*and\s+[^.:;]+)")

@@ -60,6 +60,18 @@ QUESTION_WORDS = frozenset(
 )
 
 
+# "Is there anything about housing?", "What do the sources say about money in partnerships?": the
+# question browses a topic, and what the library says is in the sentences using the topic's words
+BROWSE_QUESTION = re.compile(
+    r"^\s*(?:(?:is there|are there|do (?:we|you) have|does the library have|have (?:we|you) got)\s+)?"
+    r"(?:anything|something|much|any (?:information|material|passages?|documents?|papers?|studies))\s+"
+    r"(?:in (?:the|our) (?:library|sources|documents|literature)\s+)?(?:about|on|regarding|concerning)\s+"
+    r"|^\s*what (?:do|does) (?:the |our )?(?:library|sources?|documents?|papers?|studies|literature|research)"
+    r" (?:say|tell us|have)\s+(?:about|on)\s+",
+    re.I,
+)
+
+
 def content_words(text: str) -> set[str]:
     """The words of a text that carry its meaning: lower-cased, no stopwords, longer than two letters."""
     return {w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS and len(w) > 2}

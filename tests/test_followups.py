@@ -234,3 +234,33 @@ def test_a_follow_up_on_an_item_of_a_listed_answer_is_answered_about_that_item(c
     assert not answer.abstained, answer.notes
     assert answer.coverage == "answered"  # "second" is no topic the library lacks
     assert "joint mission" in answer.citations[0].sentence.lower()
+
+
+def test_a_follow_up_after_one_on_a_listed_item_carries_the_item_not_the_pointing_words():
+    read_as = "Tell me more about the third one. (foster power sharing)"
+    history = [user("Tell me more about the third one."), answered(standalone_question=read_as)]
+    assert standalone_question("Can you give an example?", history) == (
+        "Can you give an example? (foster power sharing)"
+    )
+
+
+def test_a_question_browsing_its_own_topic_is_left_as_it_is():
+    assert standalone_question("Is there anything about housing?", RELATIONAL) == (
+        "Is there anything about housing?"
+    )
+    assert standalone_question("Is there anything more about it?", RELATIONAL) != (
+        "Is there anything more about it?"
+    )
+
+
+def test_a_follow_up_is_answered_by_a_sentence_saying_what_its_own_words_ask(corpus_assistant):
+    """ "And what did administrators recommend?" after a question on how intensive relationships
+    should be had been answered with the intensity sentence again (the topic's words weighed more)."""
+    topic = "How do health care organizations decide how intensive their CBO relationships should be?"
+    history = [user(topic), answered(corpus_assistant.ask(topic).text)]
+    answer = corpus_assistant.ask("And what did administrators recommend?", history)
+    assert answer.text.startswith("Administrators highlighted 4 recommendations")
+    # a name answers "who?" in words of its own: "funded" need not be in it
+    history = [user("Why does a backbone organization need stable funding?"), answered()]
+    answer = corpus_assistant.ask("Who funded that work?", history)
+    assert "Robert Wood Johnson Foundation" in answer.text

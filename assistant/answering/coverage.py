@@ -15,6 +15,7 @@ from pathlib import PurePath
 from assistant.answering.citations import stems
 from assistant.answering.names import by_document, context_of, spelled_out
 from assistant.text import (
+    BROWSE_QUESTION,
     CJK_LETTER,
     ORDINALS,
     QUESTION_WORDS,
@@ -89,16 +90,6 @@ def _definition_match(question: str) -> re.Match[str] | None:
     return DEFINITION_QUESTION.match(TERM_QUOTES.sub("", question))
 
 
-# "Is there anything about housing?", "What do the sources say about money in partnerships?": the
-# question browses a topic, and what the library says is in the sentences using the topic's words
-BROWSE_QUESTION = re.compile(
-    r"^\s*(?:(?:is there|are there|do (?:we|you) have|does the library have|have (?:we|you) got)\s+)?"
-    r"(?:anything|something|much|any (?:information|material|passages?|documents?|papers?|studies))\s+"
-    r"(?:in (?:the|our) (?:library|sources|documents|literature)\s+)?(?:about|on|regarding|concerning)\s+"
-    r"|^\s*what (?:do|does) (?:the |our )?(?:library|sources?|documents?|papers?|studies|literature|research)"
-    r" (?:say|tell us|have)\s+(?:about|on)\s+",
-    re.I,
-)
 # the topic is named before its first preposition: "money" in "money in partnerships"
 TOPIC_END = re.compile(r"\s+(?:in|of|for|between|among|within|across|with|during|at|to|from)\s+", re.I)
 

@@ -26,7 +26,7 @@ from assistant.answering.coverage import (
     terms_missing_from,
     uses_term,
 )
-from assistant.answering.facts import fact_check, gives_what_is_asked, named_words
+from assistant.answering.facts import expected_kind, fact_check, gives_what_is_asked, named_words
 from assistant.answering.findings import (
     AIM_ASKED,
     asks_how_the_study_was_done,
@@ -318,6 +318,9 @@ def quotable_candidates(
             listed = [item for item in allowed if of_the_kind(item[0].text)]
             if listed and listed[0][1] >= ASKED_KIND_SHARE * allowed[0][1]:
                 return listed
+    # a follow-up: what its own words ask, when said (a name answers "who funded it?" in other words)
+    if own_words and own_words != question and expected_kind(own_words) != "name":
+        allowed = dropping(allowed, lambda text: bool(terms_missing_from(own_words, text)))
     has_fact = fact_check(question)
     with_fact = [item for item in allowed if has_fact(item[0])] if has_fact else []
     # "how many people …?": a sentence counting people, when one does, not one with other numbers
