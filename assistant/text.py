@@ -54,6 +54,8 @@ QUESTION_WORDS = frozenset(
     "matter matters mattered happen happens happened happening "
     # "how long did the interviews last?", "the last one": how long or which, not what about
     "last lasts lasted lasting "
+    # "what method did they use besides interviews?": interviews are what is not asked about
+    "besides apart aside except "
     # how often or how surely, not what about: "why do hospitals usually have more clout …?"
     "usually often typically generally always sometimes commonly normally mostly frequently actually "
     "exactly basically especially particularly specifically already currently".split()

@@ -782,6 +782,8 @@ def test_a_what_is_question_needs_its_term_as_one_phrase():
     assert key_terms("What is a joint mission and why does it matter?") == ["joint", "mission"]
     assert key_terms("What happens when partners push too fast?") == ["partners", "push", "too", "fast"]
     assert key_terms("What else do partnerships need?") == ["partnerships"]  # "else" is no topic
+    # "besides", "apart from": what follows is not asked about; the label named "besides"
+    assert key_terms("What method did they use besides interviews?") == ["method", "interviews"]
     # a request is no topic either: "Partly covered: nothing on List" was shown
     assert key_terms("List the recommendations for collaborating with CBOs.") == [
         "recommendations",
