@@ -13,6 +13,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from assistant.answering.asked_kinds import (
+    AIM_QUESTION,
+    ASKED_KIND_SHARE,
+    AUTHORS_QUESTION,
+    MEMBERS_QUESTION,
+    asked_kind,
+    lists_members,
+    title_line,
+)
 from assistant.answering.citations import Sentence
 from assistant.answering.coverage import (
     asked_term,
@@ -26,7 +35,7 @@ from assistant.answering.coverage import (
     terms_missing_from,
     uses_term,
 )
-from assistant.answering.facts import expected_kind, fact_check, gives_what_is_asked, named_words
+from assistant.answering.facts import expected_kind, fact_check, gives_what_is_asked
 from assistant.answering.findings import (
     AIM_ASKED,
     asks_how_the_study_was_done,
@@ -57,23 +66,7 @@ ASKED_PARTS = [
         (WHO_TOOK_PART, r"participants|subjects|sample|respondents"),
     )
 ]
-AUTHORS_QUESTION = re.compile(r"\bwho (?:wrote|authored|published)\b|\bauthors?\b|\bwritten by\b", re.I)
 QUESTIONS_QUESTION = re.compile(r"\b(?:ask\w*|questions?)\b", re.I)  # what to ask, what it asked
-# A question asking for a kind of sentence, and that kind: "What questions was the research trying to
-# answer?" is answered by the questions it lists; "What did the study set out to learn?" by the
-# sentence stating its aim, in a document with no Objective heading. Preferred when they are not much
-# less likely than the best sentence (a fifth of its probability).
-AIM_QUESTION = re.compile(
-    r"\b(?:set out|sought|seek|aim(?:ed)?|intend(?:ed)?)\s+to\b"
-    r"|\b(?:try|tried|trying|want|wanted)\s+to\s+(?:learn|find out|understand|know)\b",
-    re.I,
-)
-AIM_SENTENCE = re.compile(
-    r"\b(?:sought|aimed|set out|wanted|intended|seeks?|aims?)\s+to\b"
-    r"|\b(?:objective|aim|purpose|goal)s?\s+(?:[\w’'-]+\s+){0,4}(?:was|were|is|are)\s+to\b"
-    r"|^\W*to (?:understand|determine|assess|evaluate|examine|describe|explore|identify|learn|investigate)\b",
-    re.I,
-)
 # A study saying what it set out to do, in so many words (not "a creative approach to bring goals
 # to life is to …", which AIM_SENTENCE also reads as an aim)
 STUDY_AIM = re.compile(
@@ -83,40 +76,6 @@ STUDY_AIM = re.compile(
     r"(?:was|were|is|are)\s+to\b",
     re.I,
 )
-WHICH_QUESTIONS = re.compile(r"\b(?:what|which)\s+(?:\w+\s+)?questions\b", re.I)
-# "Which kinds of organizations …?" asks for their range: a sentence listing several ("clinics,
-# public health offices, and community groups"), or spanning one ("from multi-state systems to …").
-# So does "what type of organizations" (a plural: not "-ss", "-us", "-is"), not "what kind of
-# relationship does a hospital need?" (one kind).
-NOT_A_NOUN = r"(?!(?:do|does|did|is|are|was|were|has|have|had|can|should|would|will|its|this|us)\b)"
-KINDS_QUESTION = re.compile(
-    r"\b(?:what|which)\s+(?:(?:kinds|types|sorts)\s+of\b"
-    rf"|(?:kind|type|sort)\s+of\s+(?:{NOT_A_NOUN}[\w’'-]+\s+){{0,2}}{NOT_A_NOUN}[\w’'-]*[a-hj-rtv-z]s\b)",
-    re.I,
-)
-ENUMERATION = re.compile(r"(?:[^,;.]+,){2,}[^,;.]*\b(?:and|or)\b|\branged? from\b[^.]+\bto\b", re.I)
-EXAMPLE_QUESTION = re.compile(r"\b(?:an?|some|any|other|more)\s+examples?\b|\bexamples? of\b", re.I)
-EXAMPLE = re.compile(r"\b(?:for example|for instance|examples?|e\.g\.)", re.I)
-# "Who are the partners in CCP?", "Which organizations make up the council?": who takes part
-PARTNERS_QUESTION = re.compile(
-    r"\bwho (?:are|were|is|was) (?:the |its |their )?(?:partners|members|participants)\b"
-    r"|\bwho (?:is|was|are|were) (?:in|part of|involved in|a member of)\b|\bwho (?:makes|made) up\b"
-    r"|\b(?:which|what) (?:organi[sz]ations|partners|members|agencies|groups) (?:are|were|make up|belong)\b",
-    re.I,
-)
-ASKED_KINDS: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
-    (WHICH_QUESTIONS, lambda text: text.rstrip().endswith("?")),
-    (AIM_QUESTION, lambda text: bool(AIM_SENTENCE.search(text))),
-    (KINDS_QUESTION, lambda text: bool(ENUMERATION.search(text))),
-    # "Who wrote the blog post …?": its byline ("Jenn Marshall & Kathleen Miller, Contributing Writers")
-    (AUTHORS_QUESTION, lambda text: title_line(text)),
-    # "Give an example of a partnership that shares power": a sentence giving one ("For example, …")
-    # or naming one ("The NC SHIP Community Council shares power by …")
-    (EXAMPLE_QUESTION, lambda text: bool(EXAMPLE.search(text) or named_words(text))),
-    # ... by the sentence listing them ("CCP includes Reading Hospital, …"), not one using "partners"
-    (PARTNERS_QUESTION, lambda text: lists_members(text)),
-]
-ASKED_KIND_SHARE = 0.2
 # A sentence that only says what its document tells ("In this blog post, we'll share ...", "This
 # study aims to ...", "Our study offers key insights into how ..."): it states no finding, so it is
 # quoted only when nothing else may be, or when the question asks about that document by its kind
@@ -138,28 +97,6 @@ PROMISE = re.compile(
     rf"|^(?:this|the\s+present|the\s+current|our)\s+(?P<kind_first>{DOCUMENT})\s+(?:will\s+)?{PRESENTS}",
     re.I,
 )
-# A sentence listing who takes part ("CCP includes Reading Hospital, …, the Pennsylvania Office of
-# Medical Assistance Programs, and the City of Reading's Department of Health Equity."): it answers
-# who is in it, not how or why, so for other questions it is quoted only when nothing else may be.
-MEMBER_LIST = re.compile(
-    r"\b(?:includes?|included|consists? of|comprises?|brings? together|is made up of)\s+"
-    r"(?:[^,;]+,){2,}[^.]*\band\b",
-    re.I,
-)
-NAMED_MEMBER = re.compile(r"\b[A-Z][\w’'-]+(?:\s+(?:of\s+)?[A-Z][\w’'-]+)+")
-MEMBERS_QUESTION = re.compile(
-    # (not the verb: "when a hospital partners with a CBO" asks nothing of who they are)
-    r"\b(?:who|whom|which|partners?(?! with\b)|members?|includ\w*|involved|participat\w*|made up"
-    r"|consist\w*)\b",
-    re.I,
-)
-
-
-def lists_members(text: str) -> bool:
-    listed = MEMBER_LIST.search(text)
-    return bool(listed) and len(NAMED_MEMBER.findall(text[listed.start() :])) >= 2
-
-
 # ... unless it states what was found: "This study suggests that ..."
 CLAIM = re.compile(
     r"\b(?:found|finds?|show\w*|demonstrat\w+|suggest\w*|conclud\w+|confirm\w*|reveal\w*|indicat\w+)\s+that\b",
@@ -174,20 +111,6 @@ def promises_only(text: str, question: str) -> bool:
         return False
     kind = promise.group("kind") or promise.group("kind_first")
     return not (kind and re.search(rf"\b{re.escape(kind)}\b", question, re.I))
-
-
-LINE_END = re.compile(r"[.!?:;)\]”\"。！？]\s*$")  # how a sentence ends; a heading or a byline doesn't
-LETTER_WORD = re.compile(r"[^\W\d_][\w’'&+-]*")
-
-
-def title_line(text: str) -> bool:
-    """A title-cased line without a full stop: a heading the layout did not mark, a byline ("Jenn
-    Marshall & Kathleen Miller, Contributing Writers"), a table of contents entry. It ranks its
-    passage like any sentence but is never quoted."""
-    if LINE_END.search(text):
-        return False
-    words = LETTER_WORD.findall(text)
-    return bool(words) and sum(w[0].isupper() for w in words) >= 0.6 * len(words)
 
 
 # A journal reference standing as a sentence ("Geriatr Gerontol Int 2016; 16: 1138-1144.", "CA: A
@@ -313,11 +236,8 @@ def quotable_candidates(
         allowed = dropping(allowed, lists_members)
     if (term := meaning_asked(own_words or question)) and (saying := _saying_what_it_is(term, allowed)):
         return saying
-    for asks, of_the_kind in ASKED_KINDS:
-        if allowed and asks.search(question):
-            listed = [item for item in allowed if of_the_kind(item[0].text)]
-            if listed and listed[0][1] >= ASKED_KIND_SHARE * allowed[0][1]:
-                return listed
+    if of_the_kind := asked_kind(question, allowed):
+        return of_the_kind
     # a follow-up: what its own words ask, when said (a name answers "who funded it?" in other words)
     if own_words and own_words != question and expected_kind(own_words) != "name":
         allowed = dropping(allowed, lambda text: bool(terms_missing_from(own_words, text)))
