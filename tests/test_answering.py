@@ -1243,3 +1243,25 @@ def test_a_question_browsing_a_topic_is_answered_by_the_sentences_using_it(corpu
         c.passage.source.rsplit("/", 1)[-1] for c in answer.citations
     }
     assert corpus_assistant.ask("Is there anything about sourdough bread?").abstained
+
+
+def test_a_question_asking_in_what_ways_is_answered_by_the_sentence_listing_them(corpus_assistant):
+    """The issue's example: it was answered with "Further piloting … is recommended", not the four
+    mechanisms (at library scale; the answer model prefers the recommendation there)."""
+    from assistant.answering.asked_kinds import asked_kind
+
+    passage = Passage(
+        "p",
+        "Further piloting is recommended. Four mechanisms were found: (1) mobilizing relationships; "
+        "(2) building trust; and (3) sharing power.",
+        "r",
+        "R",
+    )
+    piloting, mechanisms = passage_sentences(passage)
+    scored = [(piloting, 0.4), (mechanisms, 0.15)]
+    assert asked_kind("In what ways did organizing help?", scored) == [(mechanisms, 0.15)]
+    assert asked_kind("Why did organizing help?", scored) == []
+    question = (
+        "In what ways did relational organizing help collaborations between clinics and community groups?"
+    )
+    assert corpus_assistant.ask(question).text.startswith("Four mechanisms were identified")

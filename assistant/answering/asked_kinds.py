@@ -83,6 +83,14 @@ PARTNERS_QUESTION = re.compile(
     r"|\b(?:which|what) (?:organi[sz]ations|partners|members|agencies|groups) (?:are|were|make up|belong)\b",
     re.I,
 )
+# "In what ways did relational organizing help …?", "What are the steps …?": a sentence listing
+# several, numbered ("(1) mobilizing …; (2) bringing …") or in a series
+WAYS_QUESTION = re.compile(
+    r"\b(?:what|which) (?:ways|means|mechanisms|strategies|steps|approaches)\b"
+    r"|\bwhat are (?:the |some )?(?:[\w’'-]+ )?(?:ways|means|mechanisms|strategies|steps|approaches)\b",
+    re.I,
+)
+NUMBERED_LIST = re.compile(r"\(\d\)[^()]+\(\d\)|(?:^|[;:]\s*)\d[.)]\s[^;]+;\s*\d[.)]\s")
 ASKED_KINDS: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
     (WHICH_QUESTIONS, lambda text: text.rstrip().endswith("?")),
     (AIM_QUESTION, lambda text: bool(AIM_SENTENCE.search(text))),
@@ -94,6 +102,7 @@ ASKED_KINDS: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
     (EXAMPLE_QUESTION, lambda text: bool(EXAMPLE.search(text) or named_words(text))),
     # ... by the sentence listing them ("CCP includes Reading Hospital, …"), not one using "partners"
     (PARTNERS_QUESTION, lambda text: lists_members(text)),
+    (WAYS_QUESTION, lambda text: bool(NUMBERED_LIST.search(text) or ENUMERATION.search(text))),
 ]
 ASKED_KIND_SHARE = 0.2
 
