@@ -1157,6 +1157,12 @@ def test_the_corpus_answers_how_many_organizations_relied_on_cbos_with_that_coun
     answer = corpus_assistant.ask("How many health care organizations relied on CBOs?")
     assert not answer.abstained, answer.notes
     assert answer.text.startswith("Most health care organizations (26 out of 29) relied on CBOs")
+    # "how many of the hospitals …?" asks for a part of a whole, which may call them otherwise
+    part = "How many of the hospitals and clinics depended on community groups?"
+    assert gives_what_is_asked(part, "Most health care organizations (26 out of 29) relied on CBOs.")
+    assert gives_what_is_asked(part, "Of those, 62% relied on community groups.")
+    assert not gives_what_is_asked(part, "A total of 19 people contributed data for analysis.")
+    assert not gives_what_is_asked("How many hospitals took part?", "Most (26 out of 29) relied on CBOs.")
 
 
 def test_a_quoted_title_is_asked_of_its_document_and_abstains_without_it(corpus_assistant):

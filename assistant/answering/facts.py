@@ -267,11 +267,21 @@ def _number_before(noun: str, words: list[str], is_number: Callable[[str], bool]
 BRANDED = re.compile(r"\b(?:what|which) (software|package|platform|database)", re.I)
 
 
+# "How many of the hospitals …?" asks for a part of a whole: "26 out of 29", "26 of the 29", "90%"
+PART_ASKED = re.compile(r"\bhow many of (?:the|these|those|them|its|their)\b", re.I)
+PART_OF_WHOLE = re.compile(
+    r"\b\d+\s+(?:out\s+)?of\s+(?:the\s+)?\d+\b|\b\d+(?:\.\d+)?\s*(?:%|percent\b)", re.I
+)
+
+
 def gives_what_is_asked(question: str, sentence: str) -> bool:
     """For "how many X …?", the sentence gives a number of X by name ("19 people contributed"), not
-    only some other number; for "what software …?", it says software."""
+    only some other number, or for "how many of the X", a part of a whole, which may call X otherwise;
+    for "what software …?", it says software."""
     if branded := BRANDED.search(question):
         return singular(branded.group(1)) in singular_words(sentence)
+    if PART_ASKED.search(question) and PART_OF_WHOLE.search(sentence):
+        return True
     noun = _counted_noun(question)
     if not noun or expected_kind(question) != "number":
         return False
