@@ -1136,6 +1136,10 @@ def test_a_best_sentence_referring_back_is_quoted_with_the_one_it_refers_to(corp
     assert [s for s, _ in with_what_it_refers_to(quotable[:2], quotable)] == [despite, voiced, policy]
     assert with_what_it_refers_to(quotable[:2], quotable[:2]) == quotable[:2]  # not quotable: left out
     assert with_what_it_refers_to([(policy, 0.9)], quotable) == [(policy, 0.9)]  # it refers to none
+    # "This study …" refers to its document, not to the sentence before it
+    study = Passage("s", "The network supports partners. This study included 24 interviews.", "c", "C")
+    supports, included = passage_sentences(study)
+    assert with_what_it_refers_to([(included, 0.9)], [(included, 0.9), (supports, 0.3)]) == [(included, 0.9)]
     answer = corpus_assistant.ask("Why do CBOs feel frustrated with health systems?")
     assert "voiced frustrations regarding the outsized expectations" in answer.text
 
@@ -1151,18 +1155,18 @@ def test_a_count_in_brackets_after_its_noun_answers_how_many():
     enrolled = "How many patients were enrolled?"
     assert not gives_what_is_asked(enrolled, "Patients (2019 cohort) were enrolled.")
     assert not gives_what_is_asked(question, "Most health care organizations (the larger ones) relied.")
-
-
-def test_the_corpus_answers_how_many_organizations_relied_on_cbos_with_that_count(corpus_assistant):
-    answer = corpus_assistant.ask("How many health care organizations relied on CBOs?")
-    assert not answer.abstained, answer.notes
-    assert answer.text.startswith("Most health care organizations (26 out of 29) relied on CBOs")
     # "how many of the hospitals …?" asks for a part of a whole, which may call them otherwise
     part = "How many of the hospitals and clinics depended on community groups?"
     assert gives_what_is_asked(part, "Most health care organizations (26 out of 29) relied on CBOs.")
     assert gives_what_is_asked(part, "Of those, 62% relied on community groups.")
     assert not gives_what_is_asked(part, "A total of 19 people contributed data for analysis.")
     assert not gives_what_is_asked("How many hospitals took part?", "Most (26 out of 29) relied on CBOs.")
+
+
+def test_the_corpus_answers_how_many_organizations_relied_on_cbos_with_that_count(corpus_assistant):
+    answer = corpus_assistant.ask("How many health care organizations relied on CBOs?")
+    assert not answer.abstained, answer.notes
+    assert answer.text.startswith("Most health care organizations (26 out of 29) relied on CBOs")
 
 
 def test_a_quoted_title_is_asked_of_its_document_and_abstains_without_it(corpus_assistant):

@@ -49,9 +49,12 @@ def compose(chosen: list[ScoredSentence], passages: list[Passage]) -> tuple[str,
     return " ".join(parts), citations
 
 
-# A sentence referring back to the one before it ("Despite these frustrations, …", "These barriers …")
+# A sentence referring back to the one before it ("Despite these frustrations, …", "These barriers …");
+# "This study included …" refers to its document
 REFERS_BACK = re.compile(
-    r"^\W*(?:(?:despite|because of|given|for|in|with|of)\s+)?(?:this|these|those|such)\b", re.I
+    r"^\W*(?:(?:despite|because of|given|for|in|with|of)\s+)?(?:this|these|those|such)\b"
+    r"(?!\s+(?:study|paper|article|report|review|brief|post|blog|analysis|work|project|survey)\b)",
+    re.I,
 )
 
 

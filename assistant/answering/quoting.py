@@ -30,7 +30,6 @@ from assistant.answering.coverage import (
     is_about,
     key_terms,
     meaning_asked,
-    phrase_asked,
     term_documents,
     terms_missing_from,
     uses_term,
@@ -216,7 +215,8 @@ def quotable_candidates(
         if named := next((found for find in finders if (found := find(asked, passages))), set()):
             best = [p for p in passages if p.source in named]
             # the passages using the term asked about, whose sentences are what is quoted of them
-            term = phrase_asked(asked)
+            # (not a quoted title: a paper's findings need not repeat it)
+            term = asked_term(asked)
             using = [p for p in best if term and uses_term(term, f"{p.title} {p.text}")]
             readable = _reading(using or best, passages)
     candidates = [item for item in answering if item[0].passage.id in readable]
