@@ -89,6 +89,19 @@ def test_an_acronym_is_covered_by_the_words_it_stands_for():
     assert uncovered_terms("What did JGIM say about CBOs?", [passage]) == ["JGIM"]
 
 
+def test_a_follow_up_is_labelled_by_what_it_asks_and_by_its_topic_only_when_off_it():
+    recommendations = Passage("r", "Administrators highlighted 4 recommendations for CBOs.", "s", "t")
+    other = Passage("o", "Administrators recommended hiring more nurses.", "s", "t")
+    asked = "And what did administrators recommend?"
+    read_as = f"{asked} (health care organizations decide intensive CBO relationships)"
+    # on the topic (CBOs): the topic's other words were added for retrieval, not asked
+    assert coverage_of(read_as, [recommendations], asked) == ("answered", [])
+    # off it: none of the topic's words, so the label says which
+    coverage, missing = coverage_of(read_as, [other], asked)
+    assert coverage == "partial" and "CBO" in missing and "administrators" not in missing
+    assert {"decide", "intensive"} <= set(coverage_of(read_as, [recommendations])[1])  # asked alone
+
+
 def test_abstention_is_not_covered_and_names_what_no_passage_mentions(corpus_assistant):
     answer = corpus_assistant.ask(SOURDOUGH)
     assert answer.abstained and answer.coverage == "not_covered"

@@ -244,12 +244,20 @@ def described_documents(question: str, passages: Iterable[Passage]) -> set[str]:
     return {source for source, found in by_document(passages).items() if not undescribed(question, found)}
 
 
-def coverage_of(question: str, cited: Iterable[Passage]) -> tuple[Coverage, list[str]]:
+def coverage_of(question: str, cited: Iterable[Passage], own_words: str = "") -> tuple[Coverage, list[str]]:
     """An answer's coverage label: partial when a key term is in none of the passages it cites, nor
     in their documents' bibliographic facts ("the JGIM study": JGIM is the journal), or when the
-    question asks what a term means and no cited passage says (the answer only says what it is for)."""
+    question asks what a term means and no cited passage says (the answer only says what it is for).
+    A follow-up's topic words (`question` is its rewrite, `own_words` what the user typed) count only
+    when the answer has none of them: "And what did administrators recommend? (… decide intensive …)"
+    asked nothing about deciding."""
     cited = list(cited)
     missing = readable_terms(question, terms_missing_from(question, context_of(cited)))
+    own = set(key_terms(own_words)) if own_words and own_words != question else None
+    if own is not None:
+        topic = [t for t in key_terms(question) if t not in own]
+        if len([t for t in missing if t not in own]) < len(topic):  # the answer is on the topic
+            missing = [t for t in missing if t in own]
     term = meaning_asked(question)
     if term and not any(defines(term, s) for p in cited for s, _ in sentence_spans(p.text)):
         missing.append(f"a definition of “{term}”")

@@ -371,7 +371,7 @@ class ExtractiveAnswerer:
         if not chosen:
             return self.abstain(turn, "no sentence in the retrieved passages answers the question")
         text, citations = compose(chosen, turn.passages)
-        coverage, uncovered = coverage_of(turn.standalone, [c.passage for c in citations])
+        coverage, uncovered = coverage_of(turn.standalone, [c.passage for c in citations], turn.question)
         return Answer(
             question=turn.question,
             text=text,

@@ -215,7 +215,9 @@ class LLMAnswerer:
             yield instead.text
             yield instead
             return
-        coverage, uncovered = coverage_of(turn.standalone, [c.passage for c in checker.citations])
+        coverage, uncovered = coverage_of(
+            turn.standalone, [c.passage for c in checker.citations], turn.question
+        )
         yield Answer(
             question=turn.question,
             text=checker.text,
