@@ -1271,6 +1271,11 @@ def test_a_question_asking_in_what_ways_is_answered_by_the_sentence_listing_them
     scored = [(piloting, 0.4), (mechanisms, 0.15)]
     assert asked_kind("In what ways did organizing help?", scored) == [(mechanisms, 0.15)]
     assert asked_kind("Why did organizing help?", scored) == []
+    # any series is no list of ways: "such as healthy foods, stable housing, and transport"
+    screening = Passage(
+        "s", "It refers patients to services, such as foods, housing, and transport.", "c", "C"
+    )
+    assert asked_kind("What strategies build trust?", [(passage_sentences(screening)[0], 0.9)]) == []
     question = (
         "In what ways did relational organizing help collaborations between clinics and community groups?"
     )

@@ -91,6 +91,12 @@ WAYS_QUESTION = re.compile(
     re.I,
 )
 NUMBERED_LIST = re.compile(r"\(\d\)[^()]+\(\d\)|(?:^|[;:]\s*)\d[.)]\s[^;]+;\s*\d[.)]\s")
+# ... or counted ("three key approaches; they center …"): not any series ("such as healthy foods; …")
+COUNTED_WAYS = re.compile(
+    r"\b(?:two|three|four|five|six|seven|[2-9])\s+(?:[\w’'-]+\s+){0,2}"
+    r"(?:ways|means|mechanisms|strategies|steps|approaches|recommendations|lessons|principles)\b",
+    re.I,
+)
 ASKED_KINDS: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
     (WHICH_QUESTIONS, lambda text: text.rstrip().endswith("?")),
     (AIM_QUESTION, lambda text: bool(AIM_SENTENCE.search(text))),
@@ -102,7 +108,7 @@ ASKED_KINDS: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
     (EXAMPLE_QUESTION, lambda text: bool(EXAMPLE.search(text) or named_words(text))),
     # ... by the sentence listing them ("CCP includes Reading Hospital, …"), not one using "partners"
     (PARTNERS_QUESTION, lambda text: lists_members(text)),
-    (WAYS_QUESTION, lambda text: bool(NUMBERED_LIST.search(text) or ENUMERATION.search(text))),
+    (WAYS_QUESTION, lambda text: bool(NUMBERED_LIST.search(text) or COUNTED_WAYS.search(text))),
 ]
 ASKED_KIND_SHARE = 0.2
 
