@@ -182,6 +182,11 @@ def _ends_a_name(text: str, first: re.Match[str], last: re.Match[str]) -> bool:
     return not after and not (before and before[0] in {"of", "for", "on", "and", "&"})
 
 
+def passage_uses(term: str, passage: Passage) -> bool:
+    """The passage (its title or its text) uses the term as one phrase (`uses_term`)."""
+    return uses_term(term, f"{passage.title} {passage.text}")
+
+
 # A phrase of two words or more the question quotes: a title ("What did the “Because There’s
 # Experts That Do That” study find?") or a term, which the document asked about uses
 QUOTED_PHRASE = re.compile(r"[“\"]([^”\"]{3,150})[”\"]")
@@ -201,7 +206,7 @@ def undefined_term(question: str, passages: Iterable[Passage]) -> str | None:
     """The term a "what is X?" question asks about (or a phrase it quotes), when no passage uses it
     as one phrase: each of its words may be about ("collective trauma"), but the term is not."""
     term = phrase_asked(question)
-    return term if term and not any(uses_term(term, f"{p.title} {p.text}") for p in passages) else None
+    return term if term and not any(passage_uses(term, p) for p in passages) else None
 
 
 def term_documents(question: str, passages: Iterable[Passage]) -> set[str]:
@@ -209,7 +214,7 @@ def term_documents(question: str, passages: Iterable[Passage]) -> set[str]:
     one phrase: "What is ripple effect mapping?" is answered from the study that did it, not from
     papers on mapping; a quoted title from the document it names."""
     term = phrase_asked(question)
-    return {p.source for p in passages if uses_term(term, f"{p.title} {p.text}")} if term else set()
+    return {p.source for p in passages if passage_uses(term, p)} if term else set()
 
 
 # "the relational organizing study", "the study of health and social sector collaborations": a

@@ -30,6 +30,7 @@ from assistant.answering.coverage import (
     is_about,
     key_terms,
     meaning_asked,
+    passage_uses,
     term_documents,
     terms_missing_from,
     uses_term,
@@ -205,36 +206,36 @@ def quotable_candidates(
     a list of the kinds asked about) is answered by that kind (`ASKED_KINDS`). A sentence that only
     says what its document tells (`promises_only`), or, unless the question asks who takes part, one
     listing members (`lists_members`), is quoted only when nothing else may be."""
+    asked = own_words or question
+    term = asked_term(asked)  # "What is X?", "Anything about X?"
     readable = _reading(passages, passages)
     on_topic = [p.id for p in passages if p.source in topic_documents]
     if on_topic:
         readable = set(on_topic)
     else:  # the documents a question names, describes, or asks what their term means
-        asked = own_words or question
         finders = (naming_documents, described_documents, term_documents)
         if named := next((found for find in finders if (found := find(asked, passages))), set()):
             best = [p for p in passages if p.source in named]
             # the passages using the term asked about, whose sentences are what is quoted of them
             # (not a quoted title: a paper's findings need not repeat it)
-            term = asked_term(asked)
-            using = [p for p in best if term and uses_term(term, f"{p.title} {p.text}")]
+            using = [p for p in best if term and passage_uses(term, p)]
             readable = _reading(using or best, passages)
     candidates = [item for item in answering if item[0].passage.id in readable]
     quotable = quotable_for(question, [sentence for sentence, _ in candidates], own_words)
     allowed = [item for item in candidates if quotable(item[0])]
-    if term := asked_term(own_words or question):  # "What is X?": the sentences that say X, if any
+    if term:  # the sentences that say X, if any
         allowed = dropping(allowed, lambda text: not uses_term(term, text))
     allowed = dropping(allowed, lambda text: promises_only(text, question))
-    if not (AIM_QUESTION.search(question) or asks_how_the_study_was_done(own_words or question)):
+    if not (AIM_QUESTION.search(question) or asks_how_the_study_was_done(asked)):
         # "We sought to learn about the motivations …" answers only what a study set out to do
         allowed = dropping(allowed, lambda text: bool(STUDY_AIM.search(text)))
     # a document read in two languages (an abstract and its Chinese translation) answers in the
     # question's own: "How many interviews …?" was answered in Chinese, its number counted there
-    asked_in_cjk = bool(CJK_LETTER.search(own_words or question))
+    asked_in_cjk = bool(CJK_LETTER.search(asked))
     allowed = dropping(allowed, lambda text: bool(CJK_LETTER.search(text)) != asked_in_cjk)
     if not MEMBERS_QUESTION.search(question):
         allowed = dropping(allowed, lists_members)
-    if (term := meaning_asked(own_words or question)) and (saying := _saying_what_it_is(term, allowed)):
+    if (meaning := meaning_asked(asked)) and (saying := _saying_what_it_is(meaning, allowed)):
         return saying
     if of_the_kind := asked_kind(question, allowed):
         return of_the_kind
